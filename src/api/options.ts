@@ -1,0 +1,105 @@
+/**
+ * Run options: their defaults and their validation. Bad options fail fast, before any thread
+ * starts, with a message naming the option. Main thread; used by run() and the CLI.
+ */
+import { WeirError } from '../errors.ts';
+import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
+
+export interface RunOptions {
+  /** Parallelism of every operator that sets none. Default 1. */
+  parallelism?: number;
+  /** Number of key groups (fixed for the job's lifetime). Default: Flink's, 128 for parallelism ≤ 85. */
+  maxParallelism?: number;
+  /** Values the job reads as `env.params` (CLI: `--param key=value`). Default {}. */
+  params?: Record<string, string>;
+  /** Capacity of each channel ring in bytes, a power of two (the largest record is a quarter of it). Default 256 KiB. */
+  ringBytes?: number;
+  /** Record codec on channels: 'binary' (default), 'json' or 'v8'. */
+  recordCodec?: string;
+  /** Aborting it cancels the job: `run()` then resolves with status 'CANCELED'. */
+  signal?: AbortSignal;
+  /** Milliseconds cancelled subtasks get to stop cooperatively before their threads are terminated. Default 5000. */
+  cancelGraceMs?: number;
+}
+
+export const RUN_OPTION_DEFAULTS = {
+  parallelism: 1,
+  ringBytes: 256 * 1024,
+  cancelGraceMs: 5_000,
+} as const;
+
+const KNOWN = new Set(['parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs']);
+
+export interface ResolvedRunOptions {
+  readonly parallelism: number;
+  readonly maxParallelism: number | undefined;
+  readonly params: Readonly<Record<string, string>>;
+  readonly ringBytes: number;
+  readonly recordCodec: string | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly cancelGraceMs: number;
+}
+
+function invalid(option: string, expected: string, got: unknown): WeirError {
+  const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
+  return new WeirError('WEIR_INVALID_OPTION', `options.${option} must be ${expected}, got ${shown}`, {
+    context: { option },
+  });
+}
+
+function positiveInteger(option: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw invalid(option, max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer between 1 and ${max}`, value);
+  }
+  return value;
+}
+
+export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('', 'an object', options);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) {
+      throw new WeirError('WEIR_INVALID_OPTION', `unknown option '${key}' (known: ${[...KNOWN].join(', ')})`, {
+        context: { option: key },
+      });
+    }
+  }
+  const parallelism = options.parallelism === undefined ? RUN_OPTION_DEFAULTS.parallelism : positiveInteger('parallelism', options.parallelism, 1024);
+  const maxParallelism =
+    options.maxParallelism === undefined ? undefined : positiveInteger('maxParallelism', options.maxParallelism, UPPER_BOUND_MAX_PARALLELISM);
+  if (maxParallelism !== undefined && maxParallelism < parallelism) {
+    throw invalid('maxParallelism', `at least options.parallelism (${parallelism})`, maxParallelism);
+  }
+  const params: Record<string, string> = {};
+  if (options.params !== undefined) {
+    if (typeof options.params !== 'object' || options.params === null || Array.isArray(options.params)) {
+      throw invalid('params', 'an object of strings', options.params);
+    }
+    for (const [key, value] of Object.entries(options.params)) {
+      if (typeof value !== 'string') throw invalid(`params.${key}`, 'a string', value);
+      params[key] = value;
+    }
+  }
+  const ringBytes = options.ringBytes === undefined ? RUN_OPTION_DEFAULTS.ringBytes : options.ringBytes;
+  if (!Number.isSafeInteger(ringBytes) || ringBytes < 1024 || ringBytes > 2 ** 30 || (ringBytes & (ringBytes - 1)) !== 0) {
+    throw invalid('ringBytes', 'a power of two between 1024 and 2^30', ringBytes);
+  }
+  if (options.recordCodec !== undefined && typeof options.recordCodec !== 'string') {
+    throw invalid('recordCodec', 'a codec name', options.recordCodec);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw invalid('signal', 'an AbortSignal', options.signal);
+  }
+  const cancelGraceMs = options.cancelGraceMs === undefined ? RUN_OPTION_DEFAULTS.cancelGraceMs : options.cancelGraceMs;
+  if (typeof cancelGraceMs !== 'number' || !Number.isFinite(cancelGraceMs) || cancelGraceMs < 0) {
+    throw invalid('cancelGraceMs', 'a non-negative number of milliseconds', cancelGraceMs);
+  }
+  return {
+    parallelism,
+    maxParallelism,
+    params,
+    ringBytes,
+    recordCodec: options.recordCodec,
+    signal: options.signal,
+    cancelGraceMs,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * OutputWriter: the producer end of one job edge. Picks the channel(s) for each record,
+ * encodes it with the channel's encoder and appends the frame to that channel's ring; a full
+ * ring is backpressure, so the writer blocks the subtask thread until the consumer frees room.
+ * Runs on the producer subtask's worker thread; one per output edge of a chain.
+ */
+import { WeirError } from '../errors.ts';
+import { FRAME_END_OF_PARTITION, FRAME_RECORD, frameBytes } from './frame-codec.ts';
+import type { RecordCodec, RecordEncoder } from './record-codec.ts';
+import { Doorbell, RingWriter } from './ring-buffer.ts';
+
+/** `selectChannel` returns this when a record goes to every channel (broadcast). */
+export const ALL_CHANNELS = -1;
+
+export interface ChannelSelector {
+  selectChannel(record: unknown): number;
+}
+
+export interface OutputChannel {
+  readonly ring: SharedArrayBuffer;
+  /** The consumer subtask's doorbell. */
+  readonly doorbell: SharedArrayBuffer;
+}
+
+/** How long one blocking wait for space lasts before the writer checks for cancellation. */
+const BLOCK_SLICE_MS = 50;
+const EMPTY = new Uint8Array(0);
+
+export class OutputWriter {
+  readonly #writers: RingWriter[];
+  readonly #encoders: RecordEncoder[];
+  readonly #selector: ChannelSelector;
+  readonly #isCanceled: () => boolean;
+  /** Called before blocking on a full ring: publish everything else so no consumer starves. */
+  readonly #beforeBlock: () => void;
+  /** Milliseconds spent blocked on full rings (backpressure), for metrics. */
+  backpressuredMs = 0;
+
+  constructor(
+    channels: readonly OutputChannel[],
+    selector: ChannelSelector,
+    codec: RecordCodec,
+    isCanceled: () => boolean,
+    beforeBlock: () => void,
+  ) {
+    this.#writers = channels.map((c) => new RingWriter(c.ring, new Doorbell(c.doorbell)));
+    this.#encoders = channels.map(() => codec.createEncoder());
+    this.#selector = selector;
+    this.#isCanceled = isCanceled;
+    this.#beforeBlock = beforeBlock;
+  }
+
+  get numberOfChannels(): number {
+    return this.#writers.length;
+  }
+
+  emit(record: unknown): void {
+    const channel = this.#writers.length === 1 ? 0 : this.#selector.selectChannel(record);
+    if (channel === ALL_CHANNELS) {
+      for (let c = 0; c < this.#writers.length; c++) this.#emitTo(c, record);
+    } else {
+      this.#emitTo(channel, record);
+    }
+  }
+
+  /** Tells every consumer this producer is done: no frame follows. */
+  endOfPartition(): void {
+    for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_END_OF_PARTITION, EMPTY, 0);
+  }
+
+  /** Publishes everything written so far. */
+  flush(): void {
+    for (const writer of this.#writers) writer.flush();
+  }
+
+  #emitTo(channel: number, record: unknown): void {
+    const encoder = this.#encoders[channel]!;
+    const length = encoder.encode(record);
+    this.#write(channel, FRAME_RECORD, encoder.buffer, length);
+  }
+
+  #write(channel: number, type: number, payload: Uint8Array, length: number): void {
+    const writer = this.#writers[channel]!;
+    if (writer.tryWrite(type, payload, 0, length)) return;
+    if (length > writer.maxPayload) {
+      throw new WeirError(
+        'WEIR_RECORD_TOO_LARGE',
+        `a record of ${length} encoded bytes exceeds the largest frame of a ${writer.capacity}-byte channel ring (${writer.maxPayload} bytes): raise options.ringBytes`,
+        { context: { bytes: length, ringBytes: writer.capacity } },
+      );
+    }
+    this.#beforeBlock();
+    const started = performance.now();
+    const needed = frameBytes(length);
+    while (!writer.tryWrite(type, payload, 0, length)) {
+      if (this.#isCanceled()) throw new WeirError('WEIR_JOB_CANCELED', 'the job was canceled while a subtask waited for output space');
+      writer.waitForSpaceSync(needed, BLOCK_SLICE_MS);
+    }
+    this.backpressuredMs += performance.now() - started;
+  }
+}

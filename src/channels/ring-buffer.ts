@@ -1,0 +1,492 @@
+/**
+ * A single-producer/single-consumer ring of frames on a SharedArrayBuffer (one per channel),
+ * and the consumer's doorbell. `RingWriter` runs on the producer subtask thread (the output
+ * writer calls it), `RingReader` and `Doorbell` sleeps on the consumer subtask thread (the input
+ * gate); the coordinator creates the buffers and may ring any doorbell.
+ *
+ * Ring SharedArrayBuffer (Int32 words, little-endian host):
+ *
+ *   byte 0    ┌──────────────────────────────────────────────┐
+ *             │ writeIndex      i32  written by producer     │ write line: touched by the
+ *             │ producerWaiting i32  0/1, set by producer    │ consumer only when its cached
+ *             │ …                                            │ write index runs out
+ *   byte 64   ├──────────────────────────────────────────────┤
+ *             │ (unused: keeps the lines 128 bytes apart, so │
+ *             │  adjacent-line prefetch cannot pair them)    │
+ *   byte 128  ├──────────────────────────────────────────────┤
+ *             │ readIndex       i32  written by consumer     │ read line: touched by the
+ *             │ …                                            │ producer only when it runs out
+ *   byte 192  ├──────────────────────────────────────────────┤ of cached room
+ *             │ usableCapacity  i32  debloater (any thread)  │ reserved line
+ *             │ capacity        i32  fixed at creation       │
+ *   byte 256  ├──────────────────────────────────────────────┤
+ *             │ data: `capacity` bytes of frames             │ see frame-codec.ts
+ *             └──────────────────────────────────────────────┘
+ *
+ * Indices are byte counters that only grow (wrapping at 2^32); position = counter & (capacity-1),
+ * fill = (write - read) >>> 0. The producer owns [read, write) until it publishes writeIndex;
+ * the consumer owns the published frames until it publishes readIndex. All data bytes are plain
+ * (non-atomic) accesses: the SeqCst store of an index and the SeqCst load that sees it order them.
+ *
+ * Sleep protocols (both Dekker-style; they rely on Atomics being sequentially consistent):
+ *
+ *   consumer (Doorbell)                       producer (RingWriter.flush → Doorbell.ring)
+ *     token = load(counter)                     store(writeIndex, w)
+ *     store(sleeping, 1)                        if load(sleeping) = 1:
+ *     if any ring hasData(): cancel               add(counter, 1); notify(counter)
+ *     wait(counter, token)
+ *     store(sleeping, 0)
+ *
+ * In the single total order of SeqCst operations either the producer's load(sleeping) comes
+ * after the consumer's store(sleeping, 1) (it sees 1, so it bumps the counter after the token
+ * was read: the wait either finds counter ≠ token and returns at once, or is already parked and
+ * gets the notify), or it comes before it; then the producer's store(writeIndex) also precedes
+ * the consumer's final hasData() check, which therefore sees the frame. No wake-up is lost.
+ * The producer waiting for room mirrors this: store(producerWaiting, 1); r = load(readIndex);
+ * if no room, wait(readIndex, r) — against the consumer's store(readIndex); if
+ * load(producerWaiting) = 1: notify(readIndex). readIndex itself is the wait word: it changes on
+ * every release, and cannot come back to r while the producer waits (that takes 4 GiB of reads).
+ */
+
+import { WeirError } from '../errors.ts';
+import { FRAME_HEADER_BYTES, FRAME_PAD, frameBytes } from './frame-codec.ts';
+
+export const RING_HEADER_BYTES = 256;
+export const RING_MIN_CAPACITY = 1024;
+export const RING_MAX_CAPACITY = 2 ** 30;
+export const DOORBELL_BYTES = 64;
+
+// Module-local copies of imported constants used on hot paths: under tsx (tests, benchmarks) an
+// imported binding compiles to a getter call per access, which cost ~45% of tryWrite.
+const HEADER_BYTES = FRAME_HEADER_BYTES;
+const PAD = FRAME_PAD;
+
+// Int32 word indices into the ring header.
+const WRITE_INDEX = 0;
+const PRODUCER_WAITING = 1;
+const READ_INDEX = 32;
+const USABLE_CAPACITY = 48;
+const CAPACITY = 49;
+// Int32 word indices into a doorbell.
+const COUNTER = 0;
+const SLEEPING = 1;
+
+/** Polls of the read index before the producer parks in Atomics.wait (a load is ~0.5 µs cheaper than a 28 µs wake). */
+const SPIN_POLLS = 200;
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+export function createRingBuffer(capacityBytes: number): SharedArrayBuffer {
+  if (!isValidCapacity(capacityBytes)) {
+    throw new WeirError(
+      'WEIR_INVALID_OPTION',
+      `ring capacity must be a power of two between 1024 and 2^30 bytes, got ${capacityBytes}`,
+    );
+  }
+  const sab = new SharedArrayBuffer(RING_HEADER_BYTES + capacityBytes);
+  const header = new Int32Array(sab, 0, RING_HEADER_BYTES / 4);
+  header[USABLE_CAPACITY] = capacityBytes;
+  header[CAPACITY] = capacityBytes;
+  return sab;
+}
+
+export function createDoorbell(): SharedArrayBuffer {
+  return new SharedArrayBuffer(DOORBELL_BYTES);
+}
+
+/**
+ * Limits the bytes the writer lets into the ring (buffer debloating). The writer picks the new
+ * value up at its next publish or when it runs out of room. A frame always fits an empty ring,
+ * so even a limit below one frame keeps the channel moving. Any thread may call it.
+ */
+export function setUsableCapacity(ring: SharedArrayBuffer, bytes: number): void {
+  const header = ringHeader(ring);
+  const capacity = header[CAPACITY]!;
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > capacity) {
+    throw new WeirError(
+      'WEIR_INVALID_OPTION',
+      `usable ring capacity must be an integer between 1 and the ring capacity ${capacity}, got ${bytes}`,
+    );
+  }
+  Atomics.store(header, USABLE_CAPACITY, bytes);
+}
+
+export function usableCapacity(ring: SharedArrayBuffer): number {
+  return Atomics.load(ringHeader(ring), USABLE_CAPACITY);
+}
+
+/**
+ * @internal Tests only: moves both indices of a fresh ring to `value` (e.g. 2^32 - 64, to cross
+ * the 32-bit wrap). Call before any RingWriter/RingReader is attached: they cache the indices.
+ */
+export function debugSetIndices(ring: SharedArrayBuffer, value: number): void {
+  const header = ringHeader(ring);
+  if (!Number.isInteger(value) || value % 4 !== 0) {
+    throw new WeirError('WEIR_INVALID_ARGUMENT', `ring index must be a multiple of 4, got ${value}`);
+  }
+  Atomics.store(header, WRITE_INDEX, value | 0);
+  Atomics.store(header, READ_INDEX, value | 0);
+}
+
+/** A consumer-wide wake-up word: one per consumer subtask, shared by all rings feeding it and by the coordinator. */
+export class Doorbell {
+  readonly #words: Int32Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 8) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', 'doorbell must be a SharedArrayBuffer from createDoorbell()');
+    }
+    this.#words = new Int32Array(sab, 0, 2);
+  }
+
+  /** Consumer: call before its final emptiness check; returns a token for sleep*. Marks the consumer as sleeping. */
+  prepareToSleep(): number {
+    const token = Atomics.load(this.#words, COUNTER);
+    Atomics.store(this.#words, SLEEPING, 1);
+    return token;
+  }
+
+  /** Consumer: the final check found data after prepareToSleep; clears the sleeping mark without waiting. */
+  cancelSleep(): void {
+    Atomics.store(this.#words, SLEEPING, 0);
+  }
+
+  /** Consumer: blocks (Atomics.wait) until rung or timeout, unless rung since the token; then clears the sleeping mark. */
+  sleepSync(token: number, timeoutMs: number): void {
+    if (timeoutMs > 0) Atomics.wait(this.#words, COUNTER, token, timeoutMs);
+    Atomics.store(this.#words, SLEEPING, 0);
+  }
+
+  /** Same with Atomics.waitAsync (the worker's event loop keeps running while waiting). */
+  async sleepAsync(token: number, timeoutMs: number): Promise<void> {
+    if (timeoutMs > 0) await waitAsync(this.#words, COUNTER, token, timeoutMs);
+    Atomics.store(this.#words, SLEEPING, 0);
+  }
+
+  /** Producer: wakes the consumer only if it is sleeping (cheap Atomics.load otherwise). */
+  ring(): void {
+    if (Atomics.load(this.#words, SLEEPING) !== 0) this.wake();
+  }
+
+  /** Wakes unconditionally (the coordinator uses it for control messages). */
+  wake(): void {
+    Atomics.add(this.#words, COUNTER, 1);
+    Atomics.notify(this.#words, COUNTER);
+  }
+}
+
+/** The producer end of one channel ring. Not thread-safe: one writer per ring, on one thread. */
+export class RingWriter {
+  readonly capacity: number;
+  /** Largest payload one frame can carry: capacity/4 - FRAME_HEADER_BYTES (a bigger record is the caller's WEIR_RECORD_TOO_LARGE). */
+  readonly maxPayload: number;
+  readonly #header: Int32Array;
+  /** The data area as words (frame headers) and as bytes (payloads); both views over the ring. */
+  readonly #words: Int32Array;
+  readonly #bytes: Uint8Array;
+  readonly #doorbell: Doorbell;
+  readonly #mask: number;
+  readonly #publishEvery: number;
+  readonly #publishBytes: number;
+  /** Local write counter (int32); the shared writeIndex lags it until #publish. */
+  #write: number;
+  #published: number;
+  #unpublishedFrames = 0;
+  /** Last read index seen: room is computed against it, and refreshed only when it runs out. */
+  #cachedRead: number;
+  #usable: number;
+
+  constructor(ring: SharedArrayBuffer, consumer: Doorbell, publishEvery = 64) {
+    if (!Number.isInteger(publishEvery) || publishEvery < 1) {
+      throw new WeirError('WEIR_INVALID_OPTION', `ring publishEvery must be a positive integer, got ${publishEvery}`);
+    }
+    if (!(consumer instanceof Doorbell)) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', 'RingWriter needs the consumer Doorbell');
+    }
+    this.#header = ringHeader(ring);
+    this.capacity = this.#header[CAPACITY]!;
+    this.maxPayload = this.capacity / 4 - HEADER_BYTES;
+    this.#words = new Int32Array(ring, RING_HEADER_BYTES, this.capacity / 4);
+    this.#bytes = new Uint8Array(ring, RING_HEADER_BYTES, this.capacity);
+    this.#doorbell = consumer;
+    this.#mask = this.capacity - 1;
+    this.#publishEvery = publishEvery;
+    this.#publishBytes = this.capacity / 8;
+    this.#write = Atomics.load(this.#header, WRITE_INDEX);
+    this.#published = this.#write;
+    this.#cachedRead = Atomics.load(this.#header, READ_INDEX);
+    this.#usable = Atomics.load(this.#header, USABLE_CAPACITY);
+  }
+
+  /**
+   * Appends one frame if there is room (within usable capacity), copying payload[offset,
+   * offset+length). Returns false when the ring lacks room (backpressure). A frame that does not
+   * fit before the end of the ring is preceded by a PAD frame filling the rest, and starts at 0.
+   * Hot path: no allocation for payloads up to 64 bytes or whole-array payloads.
+   */
+  tryWrite(type: number, payload: Uint8Array, offset: number, length: number): boolean {
+    if (type < 1 || type > 15 || length > this.maxPayload || !(length >= 0) || !(offset >= 0) || offset + length > payload.length) {
+      throw this.#badFrame(type, payload, offset, length);
+    }
+    const need = HEADER_BYTES + ((length + 3) & ~3);
+    let write = this.#write;
+    let pos = write & this.#mask;
+    const contiguous = this.capacity - pos;
+    const total = need <= contiguous ? need : contiguous + need;
+    const used = (write - this.#cachedRead) >>> 0;
+    if (used !== 0 && used + total > this.#usable && !this.#refreshRoom(need)) return false;
+    const words = this.#words;
+    if (need > contiguous) {
+      // contiguous < need ≤ capacity/4, so the pad's length fits the 28-bit field.
+      words[pos >> 2] = ((contiguous - HEADER_BYTES) << 4) | PAD;
+      write = (write + contiguous) | 0;
+      pos = 0;
+    }
+    words[pos >> 2] = (length << 4) | type;
+    const bytes = this.#bytes;
+    const at = pos + HEADER_BYTES;
+    if (length <= 64) {
+      for (let i = 0; i < length; i++) bytes[at + i] = payload[offset + i]!;
+    } else if (offset === 0 && length === payload.length) {
+      bytes.set(payload, at);
+    } else {
+      bytes.set(payload.subarray(offset, offset + length), at); // one view; the copy dominates
+    }
+    write = (write + need) | 0;
+    this.#write = write;
+    if (++this.#unpublishedFrames >= this.#publishEvery || ((write - this.#published) >>> 0) > this.#publishBytes) {
+      this.#publish();
+    }
+    return true;
+  }
+
+  /** Publishes the write index (Atomics.store) if anything is unpublished, then rings the consumer's doorbell. */
+  flush(): void {
+    if (this.#write !== this.#published) this.#publish();
+    else this.#doorbell.ring();
+  }
+
+  /**
+   * Flushes, then blocks the thread until a frame of `frameBytes` fits or timeoutMs passes; true
+   * when it fits. Spins briefly, then parks on the read index with the producerWaiting flag set.
+   */
+  waitForSpaceSync(frameBytes: number, timeoutMs: number): boolean {
+    this.#checkFrameBytes(frameBytes);
+    this.flush();
+    for (let i = 0; i < SPIN_POLLS; i++) if (this.#refreshRoom(frameBytes)) return true;
+    const header = this.#header;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      Atomics.store(header, PRODUCER_WAITING, 1);
+      const read = Atomics.load(header, READ_INDEX);
+      const remaining = deadline - performance.now();
+      if (this.#refreshRoom(frameBytes) || remaining <= 0) {
+        Atomics.store(header, PRODUCER_WAITING, 0);
+        return this.#refreshRoom(frameBytes);
+      }
+      Atomics.wait(header, READ_INDEX, read, remaining);
+      Atomics.store(header, PRODUCER_WAITING, 0);
+    }
+  }
+
+  /** Same as waitForSpaceSync with Atomics.waitAsync: the thread's event loop keeps running. */
+  async waitForSpaceAsync(frameBytes: number, timeoutMs: number): Promise<boolean> {
+    this.#checkFrameBytes(frameBytes);
+    this.flush();
+    const header = this.#header;
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      Atomics.store(header, PRODUCER_WAITING, 1);
+      const read = Atomics.load(header, READ_INDEX);
+      const remaining = deadline - performance.now();
+      if (this.#refreshRoom(frameBytes) || remaining <= 0) {
+        Atomics.store(header, PRODUCER_WAITING, 0);
+        return this.#refreshRoom(frameBytes);
+      }
+      await waitAsync(header, READ_INDEX, read, remaining);
+      Atomics.store(header, PRODUCER_WAITING, 0);
+    }
+  }
+
+  /** Bytes written and not yet consumed (published or not). */
+  usedBytes(): number {
+    this.#cachedRead = Atomics.load(this.#header, READ_INDEX);
+    return (this.#write - this.#cachedRead) >>> 0;
+  }
+
+  #publish(): void {
+    Atomics.store(this.#header, WRITE_INDEX, this.#write);
+    this.#published = this.#write;
+    this.#unpublishedFrames = 0;
+    this.#usable = Atomics.load(this.#header, USABLE_CAPACITY);
+    this.#doorbell.ring();
+  }
+
+  /** Reloads the read index and usable capacity; true when a frame of `need` bytes fits now. */
+  #refreshRoom(need: number): boolean {
+    this.#cachedRead = Atomics.load(this.#header, READ_INDEX);
+    this.#usable = Atomics.load(this.#header, USABLE_CAPACITY);
+    const write = this.#write;
+    const contiguous = this.capacity - (write & this.#mask);
+    const total = need <= contiguous ? need : contiguous + need;
+    const used = (write - this.#cachedRead) >>> 0;
+    // An empty ring takes any frame: total < capacity/2 there, and debloating cannot stall us.
+    return used === 0 || used + total <= this.#usable;
+  }
+
+  #checkFrameBytes(bytes: number): void {
+    if (!Number.isInteger(bytes) || bytes < HEADER_BYTES || bytes > frameBytes(this.maxPayload)) {
+      throw new WeirError(
+        'WEIR_INVALID_ARGUMENT',
+        `frameBytes must be an integer between ${HEADER_BYTES} and ${frameBytes(this.maxPayload)} for a ${this.capacity}-byte ring, got ${bytes}`,
+      );
+    }
+  }
+
+  #badFrame(type: number, payload: Uint8Array, offset: number, length: number): WeirError {
+    if (length > this.maxPayload) {
+      return new WeirError(
+        'WEIR_RECORD_TOO_LARGE',
+        `frame payload of ${length} bytes exceeds the ring's maxPayload ${this.maxPayload} (capacity ${this.capacity})`,
+      );
+    }
+    if (!(type >= 1 && type <= 15)) {
+      return new WeirError('WEIR_INVALID_ARGUMENT', `frame type must be an integer between 1 and 15, got ${type}`);
+    }
+    return new WeirError(
+      'WEIR_INVALID_ARGUMENT',
+      `frame payload range [${offset}, ${offset + length}) is outside the ${payload.length}-byte payload array`,
+    );
+  }
+}
+
+/** The consumer end of one channel ring. Not thread-safe: one reader per ring, on one thread. */
+export class RingReader {
+  readonly capacity: number;
+  /** The ring's data bytes (a Uint8Array over the SharedArrayBuffer, after the header). */
+  readonly bytes: Uint8Array;
+  /** Set by next(): where the current frame's payload is in `bytes`. */
+  payloadOffset = 0;
+  payloadLength = 0;
+  readonly #header: Int32Array;
+  readonly #words: Int32Array;
+  readonly #mask: number;
+  readonly #releaseBytes: number;
+  /** Local read counter: the end of the current frame. The shared readIndex lags it until release. */
+  #read: number;
+  #released: number;
+  /** Last write index seen; reloaded only when the reader catches up with it. */
+  #cachedWrite: number;
+
+  constructor(ring: SharedArrayBuffer) {
+    this.#header = ringHeader(ring);
+    this.capacity = this.#header[CAPACITY]!;
+    this.bytes = new Uint8Array(ring, RING_HEADER_BYTES, this.capacity);
+    this.#words = new Int32Array(ring, RING_HEADER_BYTES, this.capacity / 4);
+    this.#mask = this.capacity - 1;
+    this.#releaseBytes = this.capacity / 4;
+    this.#read = Atomics.load(this.#header, READ_INDEX);
+    this.#released = this.#read;
+    this.#cachedWrite = this.#read;
+  }
+
+  /**
+   * Advances to the next published frame and returns its type (never FRAME_PAD: pads are
+   * skipped), or -1 when none is left. The payload stays valid until release(); earlier frames'
+   * payloads may be recycled, since next() publishes the read index (up to the end of the
+   * previous frame) once more than capacity/4 consumed bytes are unreleased.
+   */
+  next(): number {
+    let read = this.#read;
+    if (((read - this.#released) >>> 0) > this.#releaseBytes) this.#publishRead(read);
+    const words = this.#words;
+    for (;;) {
+      if (read === this.#cachedWrite) {
+        this.#cachedWrite = Atomics.load(this.#header, WRITE_INDEX);
+        if (read === this.#cachedWrite) {
+          this.#read = read;
+          return -1;
+        }
+      }
+      const pos = read & this.#mask;
+      const header = words[pos >> 2]!;
+      const length = header >>> 4;
+      const size = HEADER_BYTES + ((length + 3) & ~3);
+      if (size > ((this.#cachedWrite - read) >>> 0) || pos + size > this.capacity) {
+        throw new WeirError(
+          'WEIR_MALFORMED_FRAME',
+          `ring frame at position ${pos} (type ${header & 0xf}, length ${length}) runs past the published data or the ring end`,
+        );
+      }
+      read = (read + size) | 0;
+      const type = header & 0xf;
+      if (type !== PAD) {
+        this.#read = read;
+        this.payloadOffset = pos + HEADER_BYTES;
+        this.payloadLength = length;
+        return type;
+      }
+    }
+  }
+
+  /** Publishes the read position (Atomics.store) and wakes the producer if it waits for space. */
+  release(): void {
+    if (this.#read !== this.#released) this.#publishRead(this.#read);
+  }
+
+  /** True when at least one published frame is unread (used for the final emptiness check before sleeping). */
+  hasData(): boolean {
+    if (this.#read !== this.#cachedWrite) return true;
+    this.#cachedWrite = Atomics.load(this.#header, WRITE_INDEX);
+    return this.#read !== this.#cachedWrite;
+  }
+
+  #publishRead(read: number): void {
+    Atomics.store(this.#header, READ_INDEX, read);
+    this.#released = read;
+    if (Atomics.load(this.#header, PRODUCER_WAITING) !== 0) Atomics.notify(this.#header, READ_INDEX);
+  }
+}
+
+function isValidCapacity(n: number): boolean {
+  return Number.isInteger(n) && n >= RING_MIN_CAPACITY && n <= RING_MAX_CAPACITY && (n & (n - 1)) === 0;
+}
+
+function ringHeader(ring: SharedArrayBuffer): Int32Array {
+  if (!HOST_LITTLE_ENDIAN) {
+    throw new WeirError('WEIR_INTERNAL', 'SAB channel rings need a little-endian host (frame headers are host-order words)');
+  }
+  if (!(ring instanceof SharedArrayBuffer) || !isValidCapacity(ring.byteLength - RING_HEADER_BYTES)) {
+    throw new WeirError('WEIR_INVALID_ARGUMENT', 'ring must be a SharedArrayBuffer from createRingBuffer()');
+  }
+  const header = new Int32Array(ring, 0, RING_HEADER_BYTES / 4);
+  if (header[CAPACITY] !== ring.byteLength - RING_HEADER_BYTES) {
+    throw new WeirError('WEIR_INVALID_ARGUMENT', `ring header says capacity ${header[CAPACITY]}, buffer holds ${ring.byteLength - RING_HEADER_BYTES}`);
+  }
+  return header;
+}
+
+type WaitAsyncResult =
+  | { async: false; value: 'not-equal' | 'timed-out' }
+  | { async: true; value: Promise<'ok' | 'timed-out'> };
+
+/**
+ * Atomics.waitAsync (typed only from lib ES2024). Resolves on notify, change or timeout. Node 20
+ * does not count a pending waitAsync as event-loop work, so a thread with nothing else to do
+ * would exit mid-wait: a referenced interval timer keeps the loop alive for the wait's duration.
+ */
+async function waitAsync(words: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
+  const atomics = Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, t: number): WaitAsyncResult;
+  };
+  const result = atomics.waitAsync(words, index, value, timeoutMs);
+  if (!result.async) return;
+  const keepAlive = setInterval(noop, 2 ** 30);
+  try {
+    await result.value;
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,108 @@
+/**
+ * The logical plan: the transformations a job module declares through the DataStream API, in
+ * declaration order. Plain objects holding the user's functions; built on every thread by the
+ * same job module, so equal plans come out everywhere. Consumed by job-graph.ts.
+ */
+import type { Sink } from '../task/sink.ts';
+import type { Source } from '../task/source.ts';
+import type {
+  FilterFunction,
+  FlatMapFunction,
+  KeyedProcessFunction,
+  KeySelector,
+  MapFunction,
+} from '../task/functions.ts';
+import type { ReduceFunction } from '../state/state.ts';
+
+export type PartitionerKind = 'forward' | 'rebalance' | 'broadcast' | 'hash';
+
+interface OperatorBase {
+  readonly id: number;
+  name: string;
+  uid: string | undefined;
+  parallelism: number | undefined;
+}
+
+export interface SourceTransformation extends OperatorBase {
+  readonly kind: 'source';
+  readonly source: Source<unknown>;
+}
+
+export interface MapTransformation extends OperatorBase {
+  readonly kind: 'map';
+  readonly input: Transformation;
+  readonly fn: MapFunction<unknown, unknown>;
+}
+
+export interface FilterTransformation extends OperatorBase {
+  readonly kind: 'filter';
+  readonly input: Transformation;
+  readonly fn: FilterFunction<unknown>;
+}
+
+export interface FlatMapTransformation extends OperatorBase {
+  readonly kind: 'flatMap';
+  readonly input: Transformation;
+  readonly fn: FlatMapFunction<unknown, unknown>;
+}
+
+export interface ProcessTransformation extends OperatorBase {
+  readonly kind: 'process';
+  readonly input: Transformation;
+  readonly keySelector: KeySelector<unknown, unknown>;
+  readonly fn: KeyedProcessFunction<unknown, unknown, unknown>;
+}
+
+export interface ReduceTransformation extends OperatorBase {
+  readonly kind: 'reduce';
+  readonly input: Transformation;
+  readonly keySelector: KeySelector<unknown, unknown>;
+  readonly fn: ReduceFunction<unknown>;
+}
+
+export interface SinkTransformation extends OperatorBase {
+  readonly kind: 'sink';
+  readonly input: Transformation;
+  readonly sink: Sink<unknown>;
+}
+
+/** Virtual: changes how records are distributed to the next operator. */
+export interface PartitionTransformation {
+  readonly kind: 'partition';
+  readonly id: number;
+  readonly input: Transformation;
+  readonly partitioner: PartitionerKind;
+  readonly keySelector: KeySelector<unknown, unknown> | undefined;
+}
+
+/** Virtual: merges streams of one type. */
+export interface UnionTransformation {
+  readonly kind: 'union';
+  readonly id: number;
+  readonly inputs: readonly Transformation[];
+}
+
+export type OperatorTransformation =
+  | SourceTransformation
+  | MapTransformation
+  | FilterTransformation
+  | FlatMapTransformation
+  | ProcessTransformation
+  | ReduceTransformation
+  | SinkTransformation;
+
+export type Transformation = OperatorTransformation | PartitionTransformation | UnionTransformation;
+
+export function isOperator(t: Transformation): t is OperatorTransformation {
+  return t.kind !== 'partition' && t.kind !== 'union';
+}
+
+/** What a job module's builder produces. */
+export interface LogicalPlan {
+  readonly transformations: readonly Transformation[];
+  /** Parallelism of operators that set none. */
+  readonly parallelism: number;
+  /** Explicit max parallelism, or undefined for Flink's default derived from the parallelism. */
+  readonly maxParallelism: number | undefined;
+  readonly params: Readonly<Record<string, string>>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Weir's public API: the only entry users import. Everything not exported here is internal.
+ */
+export { defineJob, type JobBuilder } from './api/define-job.ts';
+export { StreamExecutionEnvironment } from './api/environment.ts';
+export { DataStream, DataStreamSink, KeyedStream } from './api/data-stream.ts';
+export { run } from './api/run.ts';
+export { RUN_OPTION_DEFAULTS, type RunOptions } from './api/options.ts';
+export type { JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-coordinator.ts';
+export type { JobDefinition } from './graph/job-definition.ts';
+
+export {
+  KeyedProcessFunction,
+  type Collector,
+  type FilterFunction,
+  type FlatMapFunction,
+  type KeyedContext,
+  type KeySelector,
+  type MapFunction,
+  type RuntimeContext,
+} from './task/functions.ts';
+export type {
+  AggregateFunction,
+  AggregatingState,
+  ListState,
+  MapState,
+  ReduceFunction,
+  ReducingState,
+  ValueState,
+} from './state/state.ts';
+export type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext } from './task/source.ts';
+export type { Sink, SinkContext, SinkWriter } from './task/sink.ts';
+
+export { GeneratorSource, type GeneratorSourceOptions } from './connectors/generator/generator-source.ts';
+export { FileSource, type FileSourceOptions } from './connectors/file/file-source.ts';
+export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts';
+export { PrintSink, type PrintSinkOptions } from './connectors/print/print-sink.ts';
+export { CollectSink } from './connectors/collect/collect-sink.ts';
+
+export { WeirError, ERROR_CODES, type WeirErrorCode, type ErrorContext } from './errors.ts';

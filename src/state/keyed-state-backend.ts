@@ -1,0 +1,30 @@
+/**
+ * The interface every keyed state backend implements (heap now, lsm later), and the one the
+ * task runtime talks to. Runs on the subtask's worker thread: the operator sets the current
+ * key before each record, then user functions read and write state scoped to that key.
+ */
+import type { CanonicalKey, KeyGroupRange } from './key-groups.ts';
+import type {
+  AggregateFunction,
+  AggregatingState,
+  ListState,
+  MapState,
+  ReduceFunction,
+  ReducingState,
+  ValueState,
+} from './state.ts';
+
+export interface KeyedStateBackend {
+  /** The key groups this backend holds. */
+  readonly keyGroupRange: KeyGroupRange;
+  /** Scopes every state access to `key` until the next call. */
+  setCurrentKey(key: CanonicalKey, keyGroup: number): void;
+  getValueState<T>(name: string): ValueState<T>;
+  getListState<T>(name: string): ListState<T>;
+  getMapState<K, V>(name: string): MapState<K, V>;
+  getReducingState<T>(name: string, reduce: ReduceFunction<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(name: string, aggregate: AggregateFunction<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /** Number of (state, key) entries held; for metrics and tests. */
+  entryCount(): number;
+  dispose(): void;
+}

@@ -1,0 +1,111 @@
+/**
+ * Builds a job vertex's operator chain on its worker thread: the operators wired head to tail
+ * by direct calls, and at the tail one OutputWriter per output edge. A source vertex's head is
+ * a SourceDriver; any other vertex is fed by its InputGate.
+ */
+import { WeirError } from '../errors.ts';
+import type { JobGraph, JobVertex, StreamNode } from '../graph/job-graph.ts';
+import { createPartitioner } from '../graph/partitioner.ts';
+import { OutputWriter } from '../channels/output-writer.ts';
+import type { RecordCodec } from '../channels/record-codec.ts';
+import type { Source } from './source.ts';
+import type { TaskSpec } from './task-spec.ts';
+import { KeyedProcessOperator } from './operators/keyed-process-operator.ts';
+import { ReduceOperator } from './operators/reduce-operator.ts';
+import { SinkOperator } from './operators/sink-operator.ts';
+import { FilterOperator, FlatMapOperator, MapOperator } from './operators/stateless-operators.ts';
+import type { OperatorContext, Output, StreamOperator } from './operators/stream-operator.ts';
+import { SourceDriver } from './source-driver.ts';
+
+export interface OperatorChain {
+  /** Present when the vertex starts with a source. */
+  readonly source: SourceDriver | undefined;
+  /** Where records from the input gate enter (the first operator). */
+  readonly head: Output<unknown>;
+  /** Non-source operators, head first. */
+  readonly operators: readonly StreamOperator<unknown, unknown>[];
+  readonly writers: readonly OutputWriter[];
+}
+
+/** Sends each record to every output edge of the chain's tail. */
+class FanOutOutput implements Output<unknown> {
+  constructor(readonly writers: readonly OutputWriter[]) {}
+  collect(record: unknown): void {
+    for (const writer of this.writers) writer.emit(record);
+  }
+}
+
+class WriterOutput implements Output<unknown> {
+  constructor(readonly writer: OutputWriter) {}
+  collect(record: unknown): void {
+    this.writer.emit(record);
+  }
+}
+
+const DISCARD: Output<unknown> = { collect() {} };
+
+export function createOperatorChain(
+  graph: JobGraph,
+  vertex: JobVertex,
+  spec: TaskSpec,
+  codec: RecordCodec,
+  isCanceled: () => boolean,
+): OperatorChain {
+  const writers: OutputWriter[] = [];
+  const flushAll = () => {
+    for (const writer of writers) writer.flush();
+  };
+  vertex.outputs.forEach((edge, i) => {
+    const channels = spec.outputs[i];
+    if (channels === undefined) throw new WeirError('WEIR_INTERNAL', `no channels for output edge ${edge.index}`);
+    const partitioner = createPartitioner(edge.partitioner, {
+      numberOfChannels: channels.length,
+      producerSubtaskIndex: spec.subtaskIndex,
+      maxParallelism: graph.maxParallelism,
+      keySelector: edge.keySelector,
+    });
+    writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll));
+  });
+
+  let output: Output<unknown> =
+    writers.length === 0 ? DISCARD : writers.length === 1 ? new WriterOutput(writers[0]!) : new FanOutOutput(writers);
+  const context: OperatorContext = {
+    subtaskIndex: spec.subtaskIndex,
+    parallelism: vertex.parallelism,
+    maxParallelism: graph.maxParallelism,
+    params: spec.planConfig.params,
+  };
+  const operators: StreamOperator<unknown, unknown>[] = [];
+  let source: SourceDriver | undefined;
+  for (let i = vertex.chain.length - 1; i >= 0; i--) {
+    const node = vertex.chain[i]!;
+    if (node.transformation.kind === 'source') {
+      source = new SourceDriver(node, context, node.transformation.source as Source<unknown>, output);
+      break;
+    }
+    const operator = createOperator(node, context, output);
+    operators.unshift(operator);
+    const target = operator;
+    output = { collect: (record) => target.processElement(record) };
+  }
+  return { source, head: output, operators, writers };
+}
+
+function createOperator(node: StreamNode, context: OperatorContext, output: Output<unknown>): StreamOperator<unknown, unknown> {
+  switch (node.transformation.kind) {
+    case 'map':
+      return new MapOperator(node, context, output);
+    case 'filter':
+      return new FilterOperator(node, context, output);
+    case 'flatMap':
+      return new FlatMapOperator(node, context, output);
+    case 'process':
+      return new KeyedProcessOperator(node, context, output);
+    case 'reduce':
+      return new ReduceOperator(node, context, output);
+    case 'sink':
+      return new SinkOperator(node, context, output);
+    case 'source':
+      throw new WeirError('WEIR_INTERNAL', `source '${node.uid}' is not at the head of its chain`);
+  }
+}

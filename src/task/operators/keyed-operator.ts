@@ -1,0 +1,77 @@
+/**
+ * The base of operators on a keyed stream: extracts each record's key, maps it to its key
+ * group and scopes the operator's state backend to it before the record is processed. Owns
+ * one keyed state backend (heap for now) holding this subtask's key-group range. Runs on the
+ * subtask's worker thread.
+ */
+import { WeirError } from '../../errors.ts';
+import { canonicalKey, keyGroupOf, keyGroupRangeFor } from '../../state/key-groups.ts';
+import { HeapKeyedStateBackend } from '../../state/heap/heap-keyed-state-backend.ts';
+import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
+import type { KeySelector, RuntimeContext } from '../functions.ts';
+import type { StreamNode } from '../../graph/job-graph.ts';
+import { StreamOperator, type OperatorContext, type Output } from './stream-operator.ts';
+
+export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
+  protected readonly backend: KeyedStateBackend;
+  readonly #keySelector: KeySelector<unknown, unknown>;
+  /** The current record's key as the selector returned it. */
+  protected currentKey: unknown = undefined;
+
+  constructor(node: StreamNode, context: OperatorContext, output: Output<O>) {
+    super(node, context, output);
+    this.#keySelector = (node.transformation as { keySelector: KeySelector<unknown, unknown> }).keySelector;
+    this.backend = new HeapKeyedStateBackend(
+      keyGroupRangeFor(context.subtaskIndex, context.parallelism, context.maxParallelism),
+    );
+  }
+
+  /** Sets the current key from `record`; call first in processElement. */
+  protected setKeyOf(record: unknown): void {
+    let key: unknown;
+    try {
+      key = this.#keySelector(record);
+    } catch (error) {
+      throw this.userError(error, 'keyBy');
+    }
+    let canonical;
+    try {
+      canonical = canonicalKey(key);
+    } catch (error) {
+      throw this.userError(error, 'keyBy');
+    }
+    const keyGroup = keyGroupOf(canonical, this.context.maxParallelism);
+    const range = this.backend.keyGroupRange;
+    if (keyGroup < range.start || keyGroup > range.end) {
+      throw new WeirError(
+        'WEIR_INTERNAL',
+        `key group ${keyGroup} arrived at subtask ${this.context.subtaskIndex} of '${this.node.uid}', which owns [${range.start}, ${range.end}]`,
+      );
+    }
+    this.currentKey = key;
+    this.backend.setCurrentKey(canonical, keyGroup);
+  }
+
+  /** The RuntimeContext handed to user functions' open(). */
+  protected runtimeContext(): RuntimeContext {
+    const backend = this.backend;
+    const { subtaskIndex, parallelism, maxParallelism, params } = this.context;
+    return {
+      operatorId: this.node.uid,
+      operatorName: this.node.name,
+      subtaskIndex,
+      parallelism,
+      maxParallelism,
+      params,
+      getValueState: (name) => backend.getValueState(name),
+      getListState: (name) => backend.getListState(name),
+      getMapState: (name) => backend.getMapState(name),
+      getReducingState: (name, reduce) => backend.getReducingState(name, reduce),
+      getAggregatingState: (name, aggregate) => backend.getAggregatingState(name, aggregate),
+    };
+  }
+
+  override close(): void {
+    this.backend.dispose();
+  }
+}

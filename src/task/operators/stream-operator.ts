@@ -1,0 +1,71 @@
+/**
+ * The base of every operator in a chain, and the Output it emits into. Operators in one chain
+ * call each other directly (`output.collect` → next operator's `processElement`), all on the
+ * subtask's worker thread. Errors thrown by user code are wrapped once, at the operator that
+ * ran it, with the operator and subtask named; errors from further down pass through unchanged.
+ */
+import { WeirError } from '../../errors.ts';
+import type { StreamNode } from '../../graph/job-graph.ts';
+
+export interface Output<T> {
+  collect(record: T): void;
+}
+
+export interface OperatorContext {
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+export abstract class StreamOperator<I, O> {
+  recordsIn = 0;
+  recordsOut = 0;
+  readonly node: StreamNode;
+  readonly context: OperatorContext;
+  protected readonly output: Output<O>;
+
+  constructor(node: StreamNode, context: OperatorContext, output: Output<O>) {
+    this.node = node;
+    this.context = context;
+    this.output = output;
+  }
+
+  open(): void | Promise<void> {}
+  abstract processElement(record: I): void;
+  /** End of input: emit whatever is still buffered. */
+  finish(): void | Promise<void> {}
+  /** Release resources; runs after success and after failure. */
+  close(): void | Promise<void> {}
+
+  /** Wraps an error thrown by this operator's user code. */
+  protected userError(error: unknown, phase = 'processElement'): WeirError {
+    return wrapUserError(error, this.node, this.context.subtaskIndex, phase, 'WEIR_USER_FUNCTION_FAILED');
+  }
+}
+
+/** True for a WeirError from any copy of weir (built or source), i.e. already attributed. */
+export function isWeirError(error: unknown): error is WeirError {
+  return error instanceof Error && error.name === 'WeirError' && typeof (error as WeirError).code === 'string';
+}
+
+export function wrapUserError(
+  error: unknown,
+  node: StreamNode,
+  subtaskIndex: number,
+  phase: string,
+  code: 'WEIR_USER_FUNCTION_FAILED' | 'WEIR_SOURCE_FAILED' | 'WEIR_SINK_FAILED',
+): WeirError {
+  if (isWeirError(error)) {
+    if (error.context.operatorId === undefined) {
+      Object.assign(error.context, { operatorId: node.uid, operatorName: node.name, subtaskIndex });
+    }
+    return error;
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new WeirError(
+    code,
+    `operator '${node.uid}' (${node.name}) subtask ${subtaskIndex} failed in ${phase}: ${detail}`,
+    { cause: error, context: { operatorId: node.uid, operatorName: node.name, subtaskIndex } },
+  );
+}

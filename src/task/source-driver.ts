@@ -1,0 +1,67 @@
+/**
+ * Drives a source reader at the head of a chain: opens it, calls pollNext in a loop and
+ * reports whether more is coming, the reader has ended, or it asked to wait. Counts the
+ * records it emits. Runs on the source subtask's worker thread, called by the subtask runner.
+ */
+import type { StreamNode } from '../graph/job-graph.ts';
+import type { OperatorContext, Output } from './operators/stream-operator.ts';
+import { wrapUserError } from './operators/stream-operator.ts';
+import type { PollStatus, Source, SourceOutput, SourceReader } from './source.ts';
+import { WeirError } from '../errors.ts';
+
+export class SourceDriver implements SourceOutput<unknown> {
+  recordsOut = 0;
+  readonly node: StreamNode;
+  readonly #context: OperatorContext;
+  readonly #source: Source<unknown>;
+  readonly #output: Output<unknown>;
+  #reader: SourceReader<unknown> | undefined;
+
+  constructor(node: StreamNode, context: OperatorContext, source: Source<unknown>, output: Output<unknown>) {
+    this.node = node;
+    this.#context = context;
+    this.#source = source;
+    this.#output = output;
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.#reader = this.#source.createReader({
+        subtaskIndex: this.#context.subtaskIndex,
+        parallelism: this.#context.parallelism,
+        operatorId: this.node.uid,
+      });
+      await this.#reader.open?.();
+    } catch (error) {
+      throw this.#error(error, 'open');
+    }
+  }
+
+  /** SourceOutput: forwards a record into the chain. */
+  collect(record: unknown): void {
+    this.recordsOut++;
+    this.#output.collect(record);
+  }
+
+  /** One pollNext call: 'more', 'end', or milliseconds to wait. */
+  poll(): PollStatus {
+    let status: PollStatus;
+    try {
+      status = this.#reader!.pollNext(this);
+    } catch (error) {
+      throw this.#error(error, 'pollNext');
+    }
+    if (status !== 'more' && status !== 'end' && !(typeof status === 'number' && status >= 0)) {
+      throw this.#error(new TypeError(`pollNext must return 'more', 'end' or a wait in ms, got ${String(status)}`), 'pollNext');
+    }
+    return status;
+  }
+
+  async close(): Promise<void> {
+    await this.#reader?.close?.();
+  }
+
+  #error(error: unknown, phase: string): WeirError {
+    return wrapUserError(error, this.node, this.#context.subtaskIndex, phase, 'WEIR_SOURCE_FAILED');
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The contract between the runtime and a source connector (after Flink's FLIP-27 SourceReader).
+ * The `Source` object is built by the job module on every thread; each source subtask calls
+ * `createReader` once on its worker thread and then drives the reader with `pollNext`.
+ */
+
+/** Where a source subtask runs: its index and the source's parallelism. */
+export interface SourceReaderContext {
+  readonly subtaskIndex: number;
+  readonly parallelism: number;
+  /** The operator's uid, for error messages. */
+  readonly operatorId: string;
+}
+
+/** Receives the records a reader emits; forwards them synchronously down the chain. */
+export interface SourceOutput<T> {
+  collect(record: T): void;
+}
+
+/**
+ * What `pollNext` reports: `'more'` (call again soon), `'end'` (this subtask's input is
+ * exhausted), or a number of milliseconds to wait before the next call (nothing available yet,
+ * for example a rate limit).
+ */
+export type PollStatus = 'more' | 'end' | number;
+
+export interface SourceReader<T> {
+  /** Called once before the first `pollNext`; may be async (open files, connect). */
+  open?(): void | Promise<void>;
+  /**
+   * Emits a bounded batch of records (the runtime regains control between calls, so keep a
+   * batch to about a thousand records or a few milliseconds) and reports what comes next.
+   */
+  pollNext(output: SourceOutput<T>): PollStatus;
+  /** Called once when the subtask ends, normally or not. */
+  close?(): void | Promise<void>;
+}
+
+export interface Source<T> {
+  /** Called once per source subtask, on that subtask's worker thread. */
+  createReader(context: SourceReaderContext): SourceReader<T>;
+}

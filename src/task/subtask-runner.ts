@@ -1,0 +1,179 @@
+/**
+ * Runs one subtask to its end on a worker thread: loads the job module, rebuilds the job graph,
+ * builds this vertex's operator chain and drives it — from its source, or from its input gate —
+ * until end of input, failure or cancellation. Called by worker-entry.ts (the piscina task).
+ */
+import { toErrorRecord, WeirError } from '../errors.ts';
+import { buildJobGraph } from '../graph/job-graph.ts';
+import { loadKeyHasher } from '../state/key-groups.ts';
+import { loadJobDefinition } from '../graph/job-definition.ts';
+import { InputGate, type InputHandler } from '../channels/input-gate.ts';
+import { recordCodecByName } from '../channels/record-codec.ts';
+import { Doorbell } from '../channels/ring-buffer.ts';
+import { createOperatorChain, type OperatorChain } from './operator-chain.ts';
+import { isWeirError } from './operators/stream-operator.ts';
+import { SinkOperator } from './operators/sink-operator.ts';
+import { TaskControl } from './task-control.ts';
+import type { OperatorMetrics, TaskResult, TaskSpec } from './task-spec.ts';
+
+/** Frames processed per gate poll; after each poll outputs are flushed. */
+const FRAMES_PER_POLL = 1024;
+/** Give the worker's event loop a turn (stdout, timers) at least this often while busy. */
+const YIELD_EVERY_MS = 20;
+/** Upper bound of one idle sleep; the doorbell wakes the subtask earlier. */
+const IDLE_SLEEP_MS = 200;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
+  const control = new TaskControl(spec.control);
+  const doorbell = new Doorbell(spec.doorbell);
+  const isCanceled = () => control.cancelRequested;
+  let chain: OperatorChain | undefined;
+  let status: TaskResult['status'] = 'finished';
+  let error: unknown;
+  try {
+    await loadKeyHasher();
+    const definition = await loadJobDefinition(spec.jobUrl);
+    const graph = buildJobGraph(definition.buildPlan(spec.planConfig));
+    const vertex = graph.vertices[spec.vertexIndex];
+    if (vertex === undefined || vertex.name !== spec.vertexName) {
+      throw new WeirError(
+        'WEIR_INVALID_JOB',
+        `the job module built a different graph on a worker thread (vertex ${spec.vertexIndex} is '${vertex?.name}', expected '${spec.vertexName}'): defineJob must declare the same plan every time`,
+      );
+    }
+    const codec = recordCodecByName(spec.recordCodec);
+    chain = createOperatorChain(graph, vertex, spec, codec, isCanceled);
+    // Open tail first, as Flink does, so a head never emits into an unopened operator.
+    for (let i = chain.operators.length - 1; i >= 0; i--) await chain.operators[i]!.open();
+    await chain.source?.open();
+    if (chain.source !== undefined) {
+      await runSource(chain, doorbell, isCanceled);
+    } else {
+      await runInputs(chain, new InputGate(spec.inputs, codec), doorbell, isCanceled);
+    }
+    for (const operator of chain.operators) await operator.finish();
+    for (const writer of chain.writers) {
+      writer.endOfPartition();
+      writer.flush();
+    }
+  } catch (caught) {
+    if (isWeirError(caught) && caught.code === 'WEIR_JOB_CANCELED' && isCanceled()) {
+      status = 'canceled';
+    } else {
+      status = 'failed';
+      error = caught;
+    }
+  }
+  await closeChain(chain, (closeError) => {
+    if (status === 'finished') {
+      status = 'failed';
+      error = closeError;
+    }
+  });
+  return buildResult(spec, chain, status, error);
+}
+
+async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
+  const source = chain.source!;
+  let lastYield = performance.now();
+  for (;;) {
+    if (isCanceled()) throw canceled();
+    const status = source.poll();
+    if (status === 'end') return;
+    flush(chain);
+    if (status === 'more') {
+      const now = performance.now();
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    } else if (status > 0) {
+      // The doorbell doubles as an interruptible timer: cancellation rings it.
+      const token = doorbell.prepareToSleep();
+      if (isCanceled()) doorbell.cancelSleep();
+      else await doorbell.sleepAsync(token, status);
+      lastYield = performance.now();
+    }
+  }
+}
+
+async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
+  const head = chain.head;
+  const handler: InputHandler = { processRecord: (record) => head.collect(record) };
+  let lastYield = performance.now();
+  while (!gate.finished) {
+    if (isCanceled()) throw canceled();
+    const processed = gate.poll(handler, FRAMES_PER_POLL);
+    flush(chain);
+    if (processed > 0) {
+      const now = performance.now();
+      if (now - lastYield >= YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      continue;
+    }
+    // Nothing to read: announce that we sleep, check once more, then wait for a producer or
+    // the coordinator to ring (see Doorbell for why no wake-up is lost).
+    const token = doorbell.prepareToSleep();
+    if (gate.hasData() || isCanceled()) {
+      doorbell.cancelSleep();
+      continue;
+    }
+    await doorbell.sleepAsync(token, IDLE_SLEEP_MS);
+    lastYield = performance.now();
+  }
+}
+
+function flush(chain: OperatorChain): void {
+  for (const writer of chain.writers) writer.flush();
+}
+
+function canceled(): WeirError {
+  return new WeirError('WEIR_JOB_CANCELED', 'the subtask was canceled');
+}
+
+async function closeChain(chain: OperatorChain | undefined, onError: (error: unknown) => void): Promise<void> {
+  if (chain === undefined) return;
+  const closers: Array<() => void | Promise<void>> = [];
+  if (chain.source !== undefined) closers.push(() => chain.source!.close());
+  for (const operator of chain.operators) closers.push(() => operator.close());
+  for (const close of closers) {
+    try {
+      await close();
+    } catch (closeError) {
+      onError(closeError);
+    }
+  }
+}
+
+function buildResult(spec: TaskSpec, chain: OperatorChain | undefined, status: TaskResult['status'], error: unknown): TaskResult {
+  const operators: OperatorMetrics[] = [];
+  const sinkResults: Array<{ uid: string; value: unknown }> = [];
+  if (chain !== undefined) {
+    if (chain.source !== undefined) {
+      operators.push({ uid: chain.source.node.uid, recordsIn: 0, recordsOut: chain.source.recordsOut });
+    }
+    for (const operator of chain.operators) {
+      operators.push({ uid: operator.node.uid, recordsIn: operator.recordsIn, recordsOut: operator.recordsOut });
+      if (operator instanceof SinkOperator && status === 'finished') {
+        const value = operator.result();
+        if (value !== undefined) sinkResults.push({ uid: operator.node.uid, value });
+      }
+    }
+  }
+  const result: TaskResult = {
+    status,
+    operators,
+    sinkResults,
+    backpressuredMs: chain?.writers.reduce((sum, w) => sum + w.backpressuredMs, 0) ?? 0,
+  };
+  if (status === 'failed') {
+    const record = toErrorRecord(error);
+    record.context = { ...record.context, subtaskIndex: record.context?.subtaskIndex ?? spec.subtaskIndex };
+    return { ...result, error: record };
+  }
+  return result;
+}

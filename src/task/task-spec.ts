@@ -1,0 +1,43 @@
+/**
+ * What the coordinator sends a worker to run one subtask, and what comes back. Both are
+ * structured-clone-safe (SharedArrayBuffers are shared, not copied). Built on the main thread
+ * by the coordinator, read on the worker thread by the subtask runner.
+ */
+import type { ErrorRecord } from '../errors.ts';
+import type { PlanConfig } from '../graph/job-definition.ts';
+import type { OutputChannel } from '../channels/output-writer.ts';
+
+export interface TaskSpec {
+  readonly jobUrl: string;
+  readonly planConfig: PlanConfig;
+  readonly vertexIndex: number;
+  /** The vertex name the coordinator saw, to catch job modules that build different graphs per thread. */
+  readonly vertexName: string;
+  readonly subtaskIndex: number;
+  readonly recordCodec: string;
+  /** TaskControl words (cancellation), written by the coordinator. */
+  readonly control: SharedArrayBuffer;
+  /** This subtask's doorbell: producers and the coordinator ring it to wake the subtask. */
+  readonly doorbell: SharedArrayBuffer;
+  /** Input rings in gate order: edge by edge, producer subtask by producer subtask. */
+  readonly inputs: readonly SharedArrayBuffer[];
+  /** Per output edge (in vertex.outputs order), its channels indexed by consumer channel. */
+  readonly outputs: ReadonlyArray<readonly OutputChannel[]>;
+}
+
+export interface OperatorMetrics {
+  readonly uid: string;
+  readonly recordsIn: number;
+  readonly recordsOut: number;
+}
+
+export type TaskStatus = 'finished' | 'canceled' | 'failed';
+
+export interface TaskResult {
+  readonly status: TaskStatus;
+  readonly error?: ErrorRecord;
+  readonly operators: readonly OperatorMetrics[];
+  /** Values sink writers returned from `result()`, by sink uid. */
+  readonly sinkResults: ReadonlyArray<{ readonly uid: string; readonly value: unknown }>;
+  readonly backpressuredMs: number;
+}
