@@ -33,7 +33,7 @@ export type { Sink, SinkContext, SinkWriter } from './task/sink.ts';
 
 export { GeneratorSource, type GeneratorSourceOptions } from './connectors/generator/generator-source.ts';
 export { FileSource, type FileSourceOptions } from './connectors/file/file-source.ts';
-export { FileSink, type FileSinkOptions } from './connectors/file/file-sink.ts';
+export { FileSink, type FileSinkOptions, type FileSinkResult } from './connectors/file/file-sink.ts';
 export { PrintSink, type PrintSinkOptions } from './connectors/print/print-sink.ts';
 export { CollectSink } from './connectors/collect/collect-sink.ts';
 

@@ -53,8 +53,10 @@ export interface JobResult {
     /** Time subtasks spent blocked on full output rings, summed over subtasks. */
     readonly backpressuredMs: number;
   };
-  /** What sink writers returned (the collect sink: its records), by sink uid, subtask by subtask. */
+  /** Records of collect sinks (sinks whose writers return arrays), by sink uid, subtask by subtask. */
   readonly collected: Readonly<Record<string, unknown[]>>;
+  /** Other sinks' reports (a FileSink: its directory and committed files), by sink uid, one per subtask. */
+  readonly outputs: Readonly<Record<string, unknown[]>>;
 }
 
 interface Running {
@@ -194,6 +196,7 @@ function summarize(
     operators[node.uid] = { name: node.name, parallelism: node.parallelism, recordsIn: 0, recordsOut: 0 };
   }
   const collected: Record<string, unknown[]> = {};
+  const outputs: Record<string, unknown[]> = {};
   let backpressuredMs = 0;
   // Deployments are vertex by vertex, subtask by subtask: collected output is in subtask order.
   deployments.forEach((_, i) => {
@@ -206,9 +209,12 @@ function summarize(
       stats.recordsOut += m.recordsOut;
     }
     for (const { uid, value } of result.sinkResults) {
-      const list = (collected[uid] ??= []);
-      if (Array.isArray(value)) for (const v of value) list.push(v);
-      else list.push(value);
+      if (Array.isArray(value)) {
+        const list = (collected[uid] ??= []);
+        for (const v of value) list.push(v);
+      } else {
+        (outputs[uid] ??= []).push(value);
+      }
     }
   });
   return {
@@ -217,5 +223,6 @@ function summarize(
     checkpoints: [],
     metrics: { durationMs, operators, backpressuredMs },
     collected,
+    outputs,
   };
 }

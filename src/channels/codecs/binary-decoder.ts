@@ -17,7 +17,7 @@ import { readUtf8, TextView } from './utf8.ts';
 type ShapeBuilder = (read: () => unknown) => Record<string, unknown>;
 
 /** Shapes with more keys than this are built by a loop instead of a compiled literal. */
-const MAX_COMPILED_KEYS = -1;
+const MAX_COMPILED_KEYS = 64;
 
 export class BinaryRecordDecoder implements RecordDecoder {
   readonly #codecName: string;

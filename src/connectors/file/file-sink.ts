@@ -38,6 +38,12 @@ export interface FileSinkOptions {
   maxPartBytes?: number;
 }
 
+/** What a FileSink subtask reports to `run()` (JobResult.outputs). */
+export interface FileSinkResult {
+  readonly directory: string;
+  readonly files: readonly string[];
+}
+
 export const DEFAULT_MAX_PART_BYTES = 128 * 1024 * 1024;
 /** Bytes buffered before one `writeSync`. */
 const WRITE_BUFFER_BYTES = 64 * 1024;
@@ -117,6 +123,8 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
   #buffered = 0;
   /** Rolled parts not yet committed; a later checkpoint issue tags them with a checkpoint id. */
   #pending: PendingPart[] = [];
+  /** Paths of parts this writer committed, for `result()`. */
+  readonly #committed: string[] = [];
 
   constructor(directory: string, maxPartBytes: number, context: SinkContext) {
     this.#directory = directory;
@@ -168,6 +176,11 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
     this.#commit(this.#pending);
     this.#pending = [];
     this.#finished = true;
+  }
+
+  /** Where this subtask's output went: the directory and the files it committed. */
+  result(): FileSinkResult {
+    return { directory: this.#directory, files: [...this.#committed] };
   }
 
   /** Releases the open file; without `finish()` everything written stays in hidden files. */
@@ -249,6 +262,7 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
           (cause as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(part.committedPath);
         if (!alreadyCommitted) throw this.#error(`cannot commit ${part.pendingPath}`, cause);
       }
+      this.#committed.push(part.committedPath);
     }
     try {
       fsyncDirectory(this.#directory);

@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * The `weir` command: parses arguments and dispatches to the API. Main thread of the CLI
+ * process. Exit 0 when a bounded job finishes; otherwise one clear line on stderr and exit 1
+ * (2 for bad usage).
+ */
+import { cac } from 'cac';
+import { WeirError } from '../errors.ts';
+import { runCommand, type RunFlags } from './run-command.ts';
+
+const cli = cac('weir');
+
+cli
+  .command('run <job>', 'Run a job module (its default export is defineJob(...)) until its sources end')
+  .option('-p, --parallelism <n>', 'Parallelism of operators that set none (default 1)')
+  .option('--max-parallelism <n>', 'Number of key groups (default 128 for parallelism up to 85)')
+  .option('--param <key=value>', 'A job parameter, read as env.params.key (repeatable)')
+  .option('--ring-bytes <bytes>', 'Capacity of each channel ring, a power of two (default 262144)')
+  .option('--record-codec <name>', 'Record codec on channels: binary (default), json or v8')
+  .option('--quiet', 'Print nothing on success')
+  .example('weir run examples/wordcount.ts --parallelism 2 --param out=/tmp/wordcount')
+  .action(async (job: string, flags: RunFlags) => {
+    process.exitCode = await runCommand(job, flags);
+  });
+
+cli.help();
+cli.version(process.env.npm_package_version ?? '0.1.0');
+
+function fail(error: unknown, usage: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof WeirError ? ` [${error.code}]` : '';
+  process.stderr.write(`weir: ${message}${code}\n`);
+  if (usage) process.stderr.write(`Run 'weir --help' for usage.\n`);
+  process.exitCode = usage ? 2 : 1;
+}
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (cli.matchedCommand === undefined) {
+    if (cli.args.length > 0) throw new WeirError('WEIR_INVALID_ARGUMENT', `unknown command '${cli.args[0]}'`);
+    if (!cli.options.help && !cli.options.version) cli.outputHelp();
+  } else {
+    await cli.runMatchedCommand();
+  }
+} catch (error) {
+  const usage = error instanceof Error && (error.name === 'CACError' || (error instanceof WeirError && error.code === 'WEIR_INVALID_ARGUMENT'));
+  fail(error, usage);
+}
