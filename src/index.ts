@@ -36,5 +36,6 @@ export { FileSource, type FileSourceOptions } from './connectors/file/file-sourc
 export { FileSink, type FileSinkOptions, type FileSinkResult } from './connectors/file/file-sink.ts';
 export { PrintSink, type PrintSinkOptions } from './connectors/print/print-sink.ts';
 export { CollectSink } from './connectors/collect/collect-sink.ts';
+export { DiscardingSink } from './connectors/discarding/discarding-sink.ts';
 
 export { WeirError, ERROR_CODES, type WeirErrorCode, type ErrorContext } from './errors.ts';

@@ -89,7 +89,6 @@ export class OutputWriter {
         { context: { bytes: length, ringBytes: writer.capacity } },
       );
     }
-    this.#beforeBlock();
     const started = performance.now();
     const needed = frameBytes(length);
     while (!writer.tryWrite(type, payload, 0, length)) {

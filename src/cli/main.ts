@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * The `weir` command: parses arguments and dispatches to the API. Main thread of the CLI
- * process. Exit 0 when a bounded job finishes; otherwise one clear line on stderr and exit 1
- * (2 for bad usage).
+ * process. Exit 0 when a bounded job finishes; a failed job prints one line on stderr and
+ * exits 1; bad usage (unknown flag, malformed or invalid option) adds a pointer to --help and
+ * exits 2; a job canceled by SIGINT/SIGTERM exits 130.
  */
 import { cac } from 'cac';
 import { WeirError } from '../errors.ts';
-import { runCommand, type RunFlags } from './run-command.ts';
+import { runCommand, UsageError, type RunFlags } from './run-command.ts';
 
 const cli = cac('weir');
 
@@ -37,12 +38,15 @@ function fail(error: unknown, usage: boolean): void {
 try {
   cli.parse(process.argv, { run: false });
   if (cli.matchedCommand === undefined) {
-    if (cli.args.length > 0) throw new WeirError('WEIR_INVALID_ARGUMENT', `unknown command '${cli.args[0]}'`);
+    if (cli.args.length > 0) throw new UsageError(`unknown command '${cli.args[0]}'`);
     if (!cli.options.help && !cli.options.version) cli.outputHelp();
   } else {
     await cli.runMatchedCommand();
   }
 } catch (error) {
-  const usage = error instanceof Error && (error.name === 'CACError' || (error instanceof WeirError && error.code === 'WEIR_INVALID_ARGUMENT'));
+  const usage =
+    error instanceof UsageError ||
+    (error instanceof Error && error.name === 'CACError') ||
+    (error instanceof WeirError && error.code === 'WEIR_INVALID_OPTION');
   fail(error, usage);
 }

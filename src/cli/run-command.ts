@@ -7,6 +7,13 @@ import { run } from '../api/run.ts';
 import type { RunOptions } from '../api/options.ts';
 import { WeirError } from '../errors.ts';
 
+/** A command-line mistake (a malformed flag value): exit 2 with a pointer to --help. */
+export class UsageError extends WeirError {
+  constructor(message: string) {
+    super('WEIR_INVALID_ARGUMENT', message);
+  }
+}
+
 export interface RunFlags {
   parallelism?: string | number;
   maxParallelism?: string | number;
@@ -20,7 +27,7 @@ function integerFlag(flag: string, value: string | number | undefined): number |
   if (value === undefined) return undefined;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isSafeInteger(n)) {
-    throw new WeirError('WEIR_INVALID_ARGUMENT', `--${flag} expects an integer, got ${JSON.stringify(String(value))}`);
+    throw new UsageError(`--${flag} expects an integer, got ${JSON.stringify(String(value))}`);
   }
   return n;
 }
@@ -30,7 +37,7 @@ export function parseParams(values: string | string[] | undefined): Record<strin
   for (const entry of values === undefined ? [] : Array.isArray(values) ? values : [values]) {
     const text = String(entry);
     const eq = text.indexOf('=');
-    if (eq <= 0) throw new WeirError('WEIR_INVALID_ARGUMENT', `--param expects key=value, got ${JSON.stringify(text)}`);
+    if (eq <= 0) throw new UsageError(`--param expects key=value, got ${JSON.stringify(text)}`);
     params[text.slice(0, eq)] = text.slice(eq + 1);
   }
   return params;

@@ -5,6 +5,7 @@
  * words, then by terminating threads after a grace period — so nothing hangs or leaks.
  */
 import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { fromErrorRecord, WeirError } from '../errors.ts';
 import { Doorbell } from '../channels/ring-buffer.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
@@ -81,13 +82,15 @@ export async function executeJob(config: JobConfig): Promise<JobResult> {
     const detail = error instanceof Error ? error.message : String(error);
     throw new WeirError('WEIR_INVALID_JOB', `the job module's defineJob builder threw: ${detail}`, { cause: error });
   }
-  config.signal?.throwIfAborted();
   const deployments = deployTasks(graph, {
     jobUrl: config.jobUrl,
     planConfig,
     ringBytes: config.ringBytes,
     recordCodec: config.recordCodec,
   });
+  if (config.signal?.aborted === true) {
+    return summarize(jobId, graph, deployments, [], true, performance.now() - started);
+  }
   const scheduler = new SubtaskScheduler(deployments.length);
   const execution = new Execution(deployments, scheduler, config.cancelGraceMs);
   const onAbort = () => execution.cancel();
@@ -149,7 +152,7 @@ class Execution {
     } catch (error) {
       // The worker itself broke (crash, process.exit, out of memory) or was terminated by us.
       if (!this.#stopping) {
-        const detail = error instanceof Error ? error.message : String(error);
+        const detail = error instanceof Error ? error.message : inspect(error, { depth: 2, breakLength: Infinity });
         this.#fail(
           new WeirError(
             'WEIR_WORKER_CRASHED',

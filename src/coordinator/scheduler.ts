@@ -23,7 +23,7 @@ export interface ScheduledSubtask {
 export class SubtaskScheduler {
   readonly #pool: Piscina<TaskSpec, TaskResult>;
 
-  constructor(threads: number, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+  constructor(threads: number) {
     this.#pool = new Piscina<TaskSpec, TaskResult>({
       filename: workerEntryPath(),
       name: 'default',
@@ -35,7 +35,6 @@ export class SubtaskScheduler {
       atomics: 'disabled',
       maxQueue: threads,
       idleTimeout: 1_000,
-      ...(resourceLimits === undefined ? {} : { resourceLimits }),
     });
   }
 

@@ -35,7 +35,8 @@ export function jobModuleUrl(job: string | URL): string {
   return pathToFileURL(resolve(job)).href;
 }
 
-let typeScriptLoaderReady: Promise<void> | undefined;
+/** Shared through globalThis so that every copy of this module (and worker-entry.ts) sees it. */
+const TSX_REGISTERED = Symbol.for('weir.tsxRegistered');
 
 /**
  * Node 20 does not apply ESM loader hooks registered by `--import tsx` inside worker threads
@@ -44,6 +45,7 @@ let typeScriptLoaderReady: Promise<void> | undefined;
  */
 function needsTypeScriptLoader(url: string): boolean {
   if (!/\.(ts|mts|cts|tsx)$/.test(new URL(url).pathname)) return false;
+  if ((globalThis as Record<symbol, unknown>)[TSX_REGISTERED] === true) return false;
   if (!isMainThread) return true;
   const flags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
   return !/\btsx\b/.test(flags);
@@ -52,10 +54,11 @@ function needsTypeScriptLoader(url: string): boolean {
 /** Imports a job module (registering tsx for TypeScript when no loader is active) and checks its export. */
 export async function loadJobDefinition(url: string): Promise<JobDefinition> {
   if (needsTypeScriptLoader(url)) {
-    typeScriptLoaderReady ??= import('tsx/esm/api').then((tsx) => {
+    const tsx = await import('tsx/esm/api');
+    if ((globalThis as Record<symbol, unknown>)[TSX_REGISTERED] !== true) {
       tsx.register();
-    });
-    await typeScriptLoaderReady;
+      (globalThis as Record<symbol, unknown>)[TSX_REGISTERED] = true;
+    }
   }
   let module: Record<string, unknown>;
   try {

@@ -2,6 +2,7 @@
  * Partitioners: which output channel(s) of an edge a record goes to (Flink's
  * StreamPartitioner family). Pure; instantiated per producer subtask on its worker thread.
  */
+import { WeirError } from '../errors.ts';
 import { canonicalKey, keyGroupOf, subtaskForKeyGroup } from '../state/key-groups.ts';
 import type { KeySelector } from '../task/functions.ts';
 import type { PartitionerKind } from './transformation.ts';
@@ -48,22 +49,48 @@ export class BroadcastPartitioner implements Partitioner {
   }
 }
 
+/** Names the keyed operator a hash edge feeds, for errors raised by its key selector. */
+export interface KeySelectorOwner {
+  readonly operatorId: string;
+  readonly operatorName: string;
+  /** The producer subtask that ran the selector. */
+  readonly subtaskIndex: number;
+}
+
 /** Key → key group → the consumer subtask owning that key group. */
 export class HashPartitioner implements Partitioner {
   readonly kind = 'hash';
   readonly #keySelector: KeySelector<unknown, unknown>;
   readonly #channels: number;
   readonly #maxParallelism: number;
+  readonly #owner: KeySelectorOwner;
 
-  constructor(keySelector: KeySelector<unknown, unknown>, numberOfChannels: number, maxParallelism: number) {
+  constructor(keySelector: KeySelector<unknown, unknown>, numberOfChannels: number, maxParallelism: number, owner: KeySelectorOwner) {
     this.#keySelector = keySelector;
     this.#channels = numberOfChannels;
     this.#maxParallelism = maxParallelism;
+    this.#owner = owner;
   }
 
   selectChannel(record: unknown): number {
-    const keyGroup = keyGroupOf(canonicalKey(this.#keySelector(record)), this.#maxParallelism);
+    let key;
+    try {
+      key = canonicalKey(this.#keySelector(record));
+    } catch (error) {
+      throw this.#error(error);
+    }
+    const keyGroup = keyGroupOf(key, this.#maxParallelism);
     return subtaskForKeyGroup(keyGroup, this.#channels, this.#maxParallelism);
+  }
+
+  #error(error: unknown): WeirError {
+    const { operatorId, operatorName, subtaskIndex } = this.#owner;
+    const detail = error instanceof Error ? error.message : String(error);
+    return new WeirError(
+      'WEIR_USER_FUNCTION_FAILED',
+      `the keyBy key selector of operator '${operatorId}' (${operatorName}) failed in producer subtask ${subtaskIndex}: ${detail}`,
+      { cause: error, context: { operatorId, operatorName, subtaskIndex } },
+    );
   }
 }
 
@@ -74,6 +101,8 @@ export function createPartitioner(
     producerSubtaskIndex: number;
     maxParallelism: number;
     keySelector: KeySelector<unknown, unknown> | undefined;
+    /** The operator the edge feeds (hash edges name it in key selector errors). */
+    owner: KeySelectorOwner;
   },
 ): Partitioner {
   switch (kind) {
@@ -85,6 +114,6 @@ export function createPartitioner(
       return new BroadcastPartitioner();
     case 'hash':
       if (options.keySelector === undefined) throw new TypeError('a hash partitioner needs a key selector');
-      return new HashPartitioner(options.keySelector, options.numberOfChannels, options.maxParallelism);
+      return new HashPartitioner(options.keySelector, options.numberOfChannels, options.maxParallelism, options.owner);
   }
 }

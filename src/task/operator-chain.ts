@@ -63,6 +63,7 @@ export function createOperatorChain(
       producerSubtaskIndex: spec.subtaskIndex,
       maxParallelism: graph.maxParallelism,
       keySelector: edge.keySelector,
+      owner: { operatorId: edge.target.chain[0]!.uid, operatorName: edge.target.chain[0]!.name, subtaskIndex: spec.subtaskIndex },
     });
     writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll));
   });

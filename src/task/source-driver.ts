@@ -58,7 +58,11 @@ export class SourceDriver implements SourceOutput<unknown> {
   }
 
   async close(): Promise<void> {
-    await this.#reader?.close?.();
+    try {
+      await this.#reader?.close?.();
+    } catch (error) {
+      throw this.#error(error, 'close');
+    }
   }
 
   #error(error: unknown, phase: string): WeirError {

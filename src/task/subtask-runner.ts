@@ -32,6 +32,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
   let chain: OperatorChain | undefined;
   let status: TaskResult['status'] = 'finished';
   let error: unknown;
+  const sinkResults: Array<{ uid: string; value: unknown }> = [];
   try {
     await loadKeyHasher();
     const definition = await loadJobDefinition(spec.jobUrl);
@@ -58,6 +59,11 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       writer.endOfPartition();
       writer.flush();
     }
+    for (const operator of chain.operators) {
+      if (!(operator instanceof SinkOperator)) continue;
+      const value = operator.result();
+      if (value !== undefined) sinkResults.push({ uid: operator.node.uid, value });
+    }
   } catch (caught) {
     if (isWeirError(caught) && caught.code === 'WEIR_JOB_CANCELED' && isCanceled()) {
       status = 'canceled';
@@ -72,7 +78,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       error = closeError;
     }
   });
-  return buildResult(spec, chain, status, error);
+  return buildResult(spec, chain, status, error, status === 'finished' ? sinkResults : []);
 }
 
 async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
@@ -83,7 +89,7 @@ async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: (
     const status = source.poll();
     if (status === 'end') return;
     flush(chain);
-    if (status === 'more') {
+    if (status === 'more' || status === 0) {
       const now = performance.now();
       if (now - lastYield >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -149,19 +155,20 @@ async function closeChain(chain: OperatorChain | undefined, onError: (error: unk
   }
 }
 
-function buildResult(spec: TaskSpec, chain: OperatorChain | undefined, status: TaskResult['status'], error: unknown): TaskResult {
+function buildResult(
+  spec: TaskSpec,
+  chain: OperatorChain | undefined,
+  status: TaskResult['status'],
+  error: unknown,
+  sinkResults: TaskResult['sinkResults'],
+): TaskResult {
   const operators: OperatorMetrics[] = [];
-  const sinkResults: Array<{ uid: string; value: unknown }> = [];
   if (chain !== undefined) {
     if (chain.source !== undefined) {
       operators.push({ uid: chain.source.node.uid, recordsIn: 0, recordsOut: chain.source.recordsOut });
     }
     for (const operator of chain.operators) {
       operators.push({ uid: operator.node.uid, recordsIn: operator.recordsIn, recordsOut: operator.recordsOut });
-      if (operator instanceof SinkOperator && status === 'finished') {
-        const value = operator.result();
-        if (value !== undefined) sinkResults.push({ uid: operator.node.uid, value });
-      }
     }
   }
   const result: TaskResult = {

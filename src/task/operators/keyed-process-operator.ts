@@ -3,7 +3,7 @@
  * processElement per record with the record's key in scope. Subtask worker thread.
  */
 import type { Collector, KeyedContext, KeyedProcessFunction } from '../functions.ts';
-import { isWeirError } from './stream-operator.ts';
+import { isWeirError, rejectPromise } from './stream-operator.ts';
 import { KeyedOperator } from './keyed-operator.ts';
 
 export class KeyedProcessOperator extends KeyedOperator<unknown, unknown> implements Collector<unknown>, KeyedContext<unknown> {
@@ -21,12 +21,14 @@ export class KeyedProcessOperator extends KeyedOperator<unknown, unknown> implem
   processElement(record: unknown): void {
     this.recordsIn++;
     this.setKeyOf(record);
+    let returned: unknown;
     try {
-      this.#fn.processElement(record, this, this);
+      returned = this.#fn.processElement(record, this, this);
     } catch (error) {
       // Errors from operators downstream of collect() are already attributed.
       throw isWeirError(error) ? error : this.userError(error);
     }
+    if (returned !== undefined) rejectPromise(returned, (error) => this.userError(error));
   }
 
   /** Collector: the function's output. */
@@ -43,6 +45,8 @@ export class KeyedProcessOperator extends KeyedOperator<unknown, unknown> implem
   override async close(): Promise<void> {
     try {
       await this.#fn?.close?.();
+    } catch (error) {
+      throw this.userError(error, 'close');
     } finally {
       super.close();
     }

@@ -40,11 +40,23 @@ export class SinkOperator extends StreamOperator<unknown, never> {
   }
 
   override async close(): Promise<void> {
-    await this.#writer?.close?.();
+    try {
+      await this.#writer?.close?.();
+    } catch (error) {
+      throw this.#error(error, 'close');
+    }
   }
 
+  /** The writer's result(), checked to be sendable to the main thread (structured clone). */
   result(): unknown {
-    return this.#writer?.result?.();
+    let value: unknown;
+    try {
+      value = this.#writer?.result?.();
+      if (value !== undefined) structuredClone(value);
+    } catch (error) {
+      throw this.#error(error, 'result (its value must survive structured clone to reach run())');
+    }
+    return value;
   }
 
   #error(error: unknown, phase: string) {

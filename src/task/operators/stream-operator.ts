@@ -44,6 +44,17 @@ export abstract class StreamOperator<I, O> {
   }
 }
 
+/**
+ * Per-record user functions are synchronous. If one returned a promise, its work would finish
+ * after the record was acknowledged and its errors would be lost: fail instead, and keep the
+ * promise's own rejection from surfacing as an unhandled one.
+ */
+export function rejectPromise(returned: unknown, toError: (error: unknown) => WeirError): void {
+  if (typeof (returned as { then?: unknown })?.then !== 'function') return;
+  (returned as Promise<unknown>).then(undefined, () => {});
+  throw toError(new TypeError('processElement must be synchronous, but it returned a promise (do async work in open())'));
+}
+
 /** True for a WeirError from any copy of weir (built or source), i.e. already attributed. */
 export function isWeirError(error: unknown): error is WeirError {
   return error instanceof Error && error.name === 'WeirError' && typeof (error as WeirError).code === 'string';

@@ -1,0 +1,23 @@
+// Shared helpers for single-thread channel tests: rings for one consumer, and an InputGate
+// handler that collects records.
+import { createDoorbell, createRingBuffer } from '../../src/channels/ring-buffer.ts';
+import type { OutputChannel } from '../../src/channels/output-writer.ts';
+import type { InputHandler } from '../../src/channels/input-gate.ts';
+
+/** `n` rings feeding one consumer subtask (one shared doorbell), as output channels and as gate inputs. */
+export function consumerRings(n: number, ringBytes = 64 * 1024): { rings: SharedArrayBuffer[]; outputs: OutputChannel[] } {
+  const doorbell = createDoorbell();
+  const rings = Array.from({ length: n }, () => createRingBuffer(ringBytes));
+  return { rings, outputs: rings.map((ring) => ({ ring, doorbell })) };
+}
+
+/** An InputHandler that keeps every record in arrival order. */
+export function collector(): InputHandler & { records: unknown[] } {
+  const records: unknown[] = [];
+  return {
+    records,
+    processRecord(record: unknown) {
+      records.push(record);
+    },
+  };
+}
