@@ -6,6 +6,7 @@
  * Usage: npm run bench:channels [-- --quick]. The last line printed is one JSON object.
  */
 
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { FRAME_END_OF_PARTITION, FRAME_RECORD, frameBytes } from '../src/channels/frame-codec.ts';
 import { Doorbell, RingReader, RingWriter, createDoorbell, createRingBuffer } from '../src/channels/ring-buffer.ts';
@@ -184,7 +185,7 @@ function millions(n: number): string {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const reps = quick ? 3 : 7;
+  const reps = quick ? 5 : 9;
   const counts: Record<Mode, number> = quick
     ? { ring: 20_000_000, 'ring-objects': 5_000_000, post: 300_000, 'post-batched': 2_000_000 }
     : { ring: 100_000_000, 'ring-objects': 20_000_000, post: 1_000_000, 'post-batched': 10_000_000 };
@@ -196,6 +197,7 @@ async function main(): Promise<void> {
   };
   const modes: Mode[] = ['ring', 'ring-objects', 'post', 'post-batched'];
   const rates: Record<Mode, number[]> = { ring: [], 'ring-objects': [], post: [], 'post-batched': [] };
+  const loadBefore = loadavg()[0]!;
   const worker = await startProducer();
   try {
     // Warm-up: JIT both ends of every path on a small run.
@@ -209,6 +211,8 @@ async function main(): Promise<void> {
   }
 
   console.log(`channels: producer worker → main thread, ${reps} runs each, ring ${RING_CAPACITY / 1024} KiB, publishEvery ${PUBLISH_EVERY}`);
+  // Two busy threads on a 2-core machine: other load on the host moves these figures a lot.
+  console.log(`host: ${availableParallelism()} cores, load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`);
   console.log(`${'path'.padEnd(40)} ${'records'.padStart(12)} ${'median/s'.padStart(10)} ${'min–max/s'.padStart(18)}`);
   for (const mode of modes) {
     const r = rates[mode];

@@ -131,13 +131,16 @@ test('ring capacity must be a power of two between 1 KiB and 1 GiB', () => {
   throwsCode(() => new RingWriter(createRingBuffer(1024), new Doorbell(createDoorbell()), 0), 'WEIR_INVALID_OPTION', /publishEvery/);
 });
 
-test('maxPayload is a quarter of the capacity minus the header; bigger payloads are WEIR_RECORD_TOO_LARGE', () => {
+test('maxPayload is a quarter of the capacity minus the header; a bigger payload never fits', () => {
   const { writer, reader } = channel(1024);
   assert.is(writer.maxPayload, 252);
   assert.is(new RingWriter(createRingBuffer(1 << 20), new Doorbell(createDoorbell())).maxPayload, (1 << 18) - 4);
   const payload = new Uint8Array(300).fill(9);
   assert.ok(writer.tryWrite(FRAME_RECORD, payload, 0, 252));
-  throwsCode(() => writer.tryWrite(FRAME_RECORD, payload, 0, 253), 'WEIR_RECORD_TOO_LARGE', /253 bytes exceeds the ring's maxPayload 252/);
+  assert.not.ok(writer.tryWrite(FRAME_RECORD, payload, 0, 253), 'the caller turns this into WEIR_RECORD_TOO_LARGE');
+  assert.is(writer.usedBytes(), 256);
+  // Waiting for room that can never exist is a caller bug, not a hang.
+  throwsCode(() => writer.waitForSpaceSync(frameBytes(253), 60_000), 'WEIR_INVALID_ARGUMENT', /frameBytes must be an integer between 4 and 256/);
   writer.flush();
   assert.is(reader.next(), FRAME_RECORD);
   assert.is(reader.payloadLength, 252);
@@ -158,6 +161,31 @@ test('frames of varying sizes round-trip byte for byte while the ring wraps many
   const wraps = pumpAndVerify(1024, 20_000);
   assert.ok(wraps > 100, `only ${wraps} wraps`);
   assert.ok(pumpAndVerify(4096, 20_000) > 20);
+});
+
+test('payloads are copied exactly whatever their alignment and however their buffer ends', () => {
+  const { writer, reader } = channel(4096);
+  const buffers = [new Uint8Array(10), new Uint8Array(30), new Uint8Array(301), new Uint8Array(new SharedArrayBuffer(67))];
+  const cases: Array<[Uint8Array, number, number]> = [];
+  for (const buffer of buffers) {
+    for (let i = 0; i < buffer.length; i++) buffer[i] = (i * 31 + buffer.length) & 255;
+    const n = buffer.length;
+    cases.push([buffer, 0, n], [buffer, 1, n - 1], [buffer, 4, n - 4], [buffer, n - 6, 6], [buffer, 0, 0]);
+  }
+  // A view that starts mid-buffer: its byteOffset counts towards alignment.
+  const inner = new Uint8Array(buffers[2]!.buffer, 3, 280);
+  cases.push([inner, 1, 200], [inner, 0, 280], [inner, 5, 9]);
+  for (const [payload, offset, length] of cases) {
+    assert.ok(writer.tryWrite(FRAME_RECORD, payload, offset, length));
+    writer.flush();
+    assert.is(reader.next(), FRAME_RECORD);
+    assert.equal(
+      [...reader.bytes.subarray(reader.payloadOffset, reader.payloadOffset + reader.payloadLength)],
+      [...payload.subarray(offset, offset + length)],
+      `${length} bytes at ${offset} of a ${payload.length}-byte array`,
+    );
+    reader.release();
+  }
 });
 
 test('a frame that does not fit before the ring end is preceded by a PAD frame and starts at 0', () => {
