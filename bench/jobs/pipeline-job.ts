@@ -1,5 +1,6 @@
 // bench:pipeline's job: source → map → keyBy → running count (KeyedProcessFunction with
-// ValueState) → discarding sink. Params: count.
+// ValueState) → discarding sink. Params: count, chaining ('false' runs every operator in its own
+// thread, as the plan looks at parallelism > 1).
 import {
   defineJob,
   DiscardingSink,
@@ -9,7 +10,7 @@ import {
   type KeyedContext,
   type RuntimeContext,
   type ValueState,
-} from '../../src/index.ts';
+} from 'weir';
 import { enrich, generate, step, type Enriched, type UserCount } from './pipeline-logic.ts';
 
 class RunningCount extends KeyedProcessFunction<string, Enriched, UserCount> {
@@ -27,6 +28,7 @@ class RunningCount extends KeyedProcessFunction<string, Enriched, UserCount> {
 }
 
 export default defineJob((env) => {
+  if (env.params.chaining === 'false') env.disableOperatorChaining();
   env
     .fromSource(new GeneratorSource({ count: Number(env.params.count), generate }), 'events')
     .map(enrich)

@@ -11,6 +11,7 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 export class PlanBuilder {
   readonly config: PlanConfig;
   readonly #transformations: Transformation[] = [];
+  chaining = true;
 
   constructor(config: PlanConfig) {
     this.config = config;
@@ -28,6 +29,7 @@ export class PlanBuilder {
       parallelism: this.config.parallelism,
       maxParallelism: this.config.maxParallelism,
       params: this.config.params,
+      chaining: this.chaining,
     };
   }
 }

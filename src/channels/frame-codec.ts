@@ -18,7 +18,10 @@
  *                             f64 timestamp, u8 kind (0 checkpoint, 1 savepoint),
  *                             u8 flags (bit 0 unaligned), u16 reserved = 0              20 bytes
  *   type 4  END_OF_PARTITION  empty                                                     0 bytes
- *   types 5..15 are reserved.
+ *   type 5  KEYED_RECORD      u32 key group, then L-4 bytes from the record codec (hash
+ *                             edges: the consumer reuses the producer's key group instead
+ *                             of hashing the key again)
+ *   types 6..15 are reserved.
  */
 
 import { WeirError } from '../errors.ts';
@@ -28,6 +31,9 @@ export const FRAME_RECORD = 1;
 export const FRAME_WATERMARK = 2;
 export const FRAME_BARRIER = 3;
 export const FRAME_END_OF_PARTITION = 4;
+export const FRAME_KEYED_RECORD = 5;
+/** Bytes before the record in a KEYED_RECORD payload. */
+export const KEY_GROUP_PREFIX_BYTES = 4;
 
 export const FRAME_HEADER_BYTES = 4;
 /** Largest payload length the 28-bit length field can hold. */

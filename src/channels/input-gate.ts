@@ -5,12 +5,14 @@
  * Runs on the consumer subtask's worker thread.
  */
 import { WeirError } from '../errors.ts';
-import { FRAME_END_OF_PARTITION, FRAME_RECORD } from './frame-codec.ts';
+import { FRAME_END_OF_PARTITION, FRAME_KEYED_RECORD, FRAME_RECORD, KEY_GROUP_PREFIX_BYTES } from './frame-codec.ts';
 import type { RecordCodec, RecordDecoder } from './record-codec.ts';
 import { RingReader } from './ring-buffer.ts';
 
 export interface InputHandler {
   processRecord(record: unknown): void;
+  /** A record of a hash edge, with the key group the producer computed for it. */
+  processKeyedRecord(record: unknown, keyGroup: number): void;
 }
 
 /** Frames read from one channel before moving on to the next. */
@@ -74,7 +76,13 @@ export class InputGate {
         const type = reader.next();
         if (type === -1) break;
         count++;
-        if (type === FRAME_RECORD) {
+        if (type === FRAME_KEYED_RECORD) {
+          this.recordsPerChannel[channel]!++;
+          const at = reader.payloadOffset;
+          const keyGroup = bytes[at]! | (bytes[at + 1]! << 8);
+          const record = decoder.decode(bytes, at + KEY_GROUP_PREFIX_BYTES, reader.payloadLength - KEY_GROUP_PREFIX_BYTES);
+          handler.processKeyedRecord(record, keyGroup);
+        } else if (type === FRAME_RECORD) {
           this.recordsPerChannel[channel]!++;
           handler.processRecord(decoder.decode(bytes, reader.payloadOffset, reader.payloadLength));
         } else if (type === FRAME_END_OF_PARTITION) {

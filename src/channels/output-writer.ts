@@ -5,7 +5,13 @@
  * Runs on the producer subtask's worker thread; one per output edge of a chain.
  */
 import { WeirError } from '../errors.ts';
-import { FRAME_END_OF_PARTITION, FRAME_RECORD, frameBytes } from './frame-codec.ts';
+import {
+  FRAME_END_OF_PARTITION,
+  FRAME_KEYED_RECORD,
+  FRAME_RECORD,
+  frameBytes,
+  KEY_GROUP_PREFIX_BYTES,
+} from './frame-codec.ts';
 import type { RecordCodec, RecordEncoder } from './record-codec.ts';
 import { Doorbell, RingWriter } from './ring-buffer.ts';
 
@@ -14,6 +20,8 @@ export const ALL_CHANNELS = -1;
 
 export interface ChannelSelector {
   selectChannel(record: unknown): number;
+  /** For key-hash selectors: the key group behind the last selection; otherwise −1. */
+  readonly lastKeyGroup: number;
 }
 
 export interface OutputChannel {
@@ -30,6 +38,8 @@ export class OutputWriter {
   readonly #writers: RingWriter[];
   readonly #encoders: RecordEncoder[];
   readonly #selector: ChannelSelector;
+  /** Records carry their key group (KEYED_RECORD frames), so consumers need not hash again. */
+  readonly #keyed: boolean;
   readonly #isCanceled: () => boolean;
   /** Called before blocking on a full ring: publish everything else so no consumer starves. */
   readonly #beforeBlock: () => void;
@@ -42,7 +52,9 @@ export class OutputWriter {
     codec: RecordCodec,
     isCanceled: () => boolean,
     beforeBlock: () => void,
+    keyed = false,
   ) {
+    this.#keyed = keyed;
     this.#writers = channels.map((c) => new RingWriter(c.ring, new Doorbell(c.doorbell)));
     this.#encoders = channels.map(() => codec.createEncoder());
     this.#selector = selector;
@@ -55,6 +67,11 @@ export class OutputWriter {
   }
 
   emit(record: unknown): void {
+    if (this.#keyed) {
+      const channel = this.#selector.selectChannel(record);
+      this.#emitKeyed(channel, record, this.#selector.lastKeyGroup);
+      return;
+    }
     const channel = this.#writers.length === 1 ? 0 : this.#selector.selectChannel(record);
     if (channel === ALL_CHANNELS) {
       for (let c = 0; c < this.#writers.length; c++) this.#emitTo(c, record);
@@ -79,6 +96,18 @@ export class OutputWriter {
     this.#write(channel, FRAME_RECORD, encoder.buffer, length);
   }
 
+  #emitKeyed(channel: number, record: unknown, keyGroup: number): void {
+    const encoder = this.#encoders[channel]!;
+    const length = encoder.encode(record, KEY_GROUP_PREFIX_BYTES);
+    const buffer = encoder.buffer;
+    // u32 little-endian key group; maxParallelism ≤ 32768, so the upper bytes are zero.
+    buffer[0] = keyGroup & 0xff;
+    buffer[1] = keyGroup >>> 8;
+    buffer[2] = 0;
+    buffer[3] = 0;
+    this.#write(channel, FRAME_KEYED_RECORD, buffer, length);
+  }
+
   #write(channel: number, type: number, payload: Uint8Array, length: number): void {
     const writer = this.#writers[channel]!;
     if (writer.tryWrite(type, payload, 0, length)) return;
@@ -89,6 +118,7 @@ export class OutputWriter {
         { context: { bytes: length, ringBytes: writer.capacity } },
       );
     }
+    this.#beforeBlock();
     const started = performance.now();
     const needed = frameBytes(length);
     while (!writer.tryWrite(type, payload, 0, length)) {

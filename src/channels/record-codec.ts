@@ -16,11 +16,13 @@ import { v8RecordCodec } from './codecs/v8-codec.ts';
  */
 export interface RecordEncoder {
   /**
-   * Encodes `value`; returns the encoded length. The bytes are in `this.buffer[0, length)`,
-   * valid until the next encode call. Throws WeirError `WEIR_RECORD_NOT_SERIALIZABLE` for
-   * values the codec does not support, leaving the encoder usable.
+   * Encodes `value` after `headroom` bytes (default 0) that the caller fills in (the output
+   * writer puts a record's key group there); returns the end: the frame is
+   * `this.buffer[0, end)`, valid until the next encode call. Throws WeirError
+   * `WEIR_RECORD_NOT_SERIALIZABLE` for values the codec does not support, leaving the encoder
+   * usable.
    */
-  encode(value: unknown): number;
+  encode(value: unknown, headroom?: number): number;
   readonly buffer: Uint8Array;
   /** Stateful codecs: forget per-channel state; the channel's decoder must reset at the same frame. */
   reset?(): void;

@@ -92,7 +92,7 @@ export function buildJobGraph(plan: LogicalPlan): JobGraph {
   if (maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
     throw new WeirError('WEIR_INVALID_OPTION', `maxParallelism must be at most ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`);
   }
-  const { vertices, edges } = chainNodes(nodes);
+  const { vertices, edges } = chainNodes(nodes, plan.chaining);
   return { vertices, edges, nodes, maxParallelism };
 }
 
@@ -152,23 +152,28 @@ function resolveInputs(
   }
 }
 
+/**
+ * Flink's rule (forward edge, equal parallelism, a one-to-one link), plus one of ours: a keyBy
+ * between two operators of parallelism 1 has a single channel, so it means forward — as a thread
+ * boundary it costs a hop and a serialization round trip per record for nothing (measured in
+ * docs/architecture.md); chained, the keyed operator computes its key group itself. An explicit
+ * rebalance() or broadcast() stays a thread boundary, as in Flink.
+ */
 function isChainable(edge: StreamEdge): boolean {
-  return (
-    edge.partitioner === 'forward' &&
-    edge.source.parallelism === edge.target.parallelism &&
-    edge.source.outEdges.length === 1 &&
-    edge.target.inEdges.length === 1
-  );
+  const { source, target } = edge;
+  const oneToOne = edge.partitioner === 'forward' || (edge.partitioner === 'hash' && source.parallelism === 1 && target.parallelism === 1);
+  return oneToOne && source.parallelism === target.parallelism && source.outEdges.length === 1 && target.inEdges.length === 1;
 }
 
-function chainNodes(nodes: StreamNode[]): { vertices: JobVertex[]; edges: JobEdge[] } {
+function chainNodes(nodes: StreamNode[], chaining: boolean): { vertices: JobVertex[]; edges: JobEdge[] } {
+  const chainable = (edge: StreamEdge) => chaining && isChainable(edge);
   const vertexOf = new Map<StreamNode, JobVertex>();
   const vertices: JobVertex[] = [];
   for (const head of nodes) {
-    if (head.inEdges.length === 1 && isChainable(head.inEdges[0]!)) continue;
+    if (head.inEdges.length === 1 && chainable(head.inEdges[0]!)) continue;
     const chain = [head];
     let tail = head;
-    while (tail.outEdges.length === 1 && isChainable(tail.outEdges[0]!)) {
+    while (tail.outEdges.length === 1 && chainable(tail.outEdges[0]!)) {
       tail = tail.outEdges[0]!.target;
       chain.push(tail);
     }

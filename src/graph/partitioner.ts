@@ -14,11 +14,14 @@ export interface Partitioner {
   readonly kind: PartitionerKind;
   /** The channel index in [0, numberOfChannels), or ALL_CHANNELS. */
   selectChannel(record: unknown): number;
+  /** Hash partitioners: the key group of the record last selected for (−1 for the others). */
+  readonly lastKeyGroup: number;
 }
 
 /** Subtask i to subtask i: the edge has a single channel per producer. */
 export class ForwardPartitioner implements Partitioner {
   readonly kind = 'forward';
+  readonly lastKeyGroup = -1;
   selectChannel(): number {
     return 0;
   }
@@ -27,6 +30,7 @@ export class ForwardPartitioner implements Partitioner {
 /** Round robin, starting at the producer's own index so that producers don't move in lockstep. */
 export class RebalancePartitioner implements Partitioner {
   readonly kind = 'rebalance';
+  readonly lastKeyGroup = -1;
   #next: number;
   readonly #channels: number;
 
@@ -44,6 +48,7 @@ export class RebalancePartitioner implements Partitioner {
 
 export class BroadcastPartitioner implements Partitioner {
   readonly kind = 'broadcast';
+  readonly lastKeyGroup = -1;
   selectChannel(): number {
     return ALL_CHANNELS;
   }
@@ -60,6 +65,7 @@ export interface KeySelectorOwner {
 /** Key → key group → the consumer subtask owning that key group. */
 export class HashPartitioner implements Partitioner {
   readonly kind = 'hash';
+  lastKeyGroup = -1;
   readonly #keySelector: KeySelector<unknown, unknown>;
   readonly #channels: number;
   readonly #maxParallelism: number;
@@ -80,6 +86,7 @@ export class HashPartitioner implements Partitioner {
       throw this.#error(error);
     }
     const keyGroup = keyGroupOf(key, this.#maxParallelism);
+    this.lastKeyGroup = keyGroup;
     return subtaskForKeyGroup(keyGroup, this.#channels, this.#maxParallelism);
   }
 

@@ -104,5 +104,7 @@ export interface LogicalPlan {
   readonly parallelism: number;
   /** Explicit max parallelism, or undefined for Flink's default derived from the parallelism. */
   readonly maxParallelism: number | undefined;
+  /** False after `env.disableOperatorChaining()`: every operator runs in its own subtask thread. */
+  readonly chaining: boolean;
   readonly params: Readonly<Record<string, string>>;
 }

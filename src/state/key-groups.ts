@@ -1,21 +1,13 @@
 /**
  * Key groups: the unit of keyed state and of rescaling, as in Flink's KeyGroupRangeAssignment.
- * A key hashes (xxHash32 of its canonical form) to one of `maxParallelism` key groups; a
+ * A key hashes (xxHash32 of its canonical form, see key-hash.ts) to one of `maxParallelism` key groups; a
  * subtask owns a contiguous key-group range. Pure functions (after the one-time hasher load),
  * used on every thread.
  */
-import xxhash from 'xxhash-wasm';
+import { hashKey } from './key-hash.ts';
 import { WeirError } from '../errors.ts';
 
-// xxhash-wasm compiles its WebAssembly asynchronously; there is deliberately no top-level await
-// here (it would break require() of weir and piscina's loading of the worker entry), so every
-// thread awaits loadKeyHasher() once before it hashes keys.
-let h32: ((input: string, seed?: number) => number) | undefined;
-
-/** Loads the key hash function; call (and await) once per thread before keyGroupOf. */
-export async function loadKeyHasher(): Promise<void> {
-  h32 ??= (await xxhash()).h32;
-}
+export { loadKeyHasher } from './key-hash.ts';
 
 export const DEFAULT_MAX_PARALLELISM = 128;
 export const UPPER_BOUND_MAX_PARALLELISM = 32768;
@@ -61,9 +53,7 @@ export function canonicalKey(key: unknown): CanonicalKey {
 
 /** The key group of a canonical key. */
 export function keyGroupOf(key: CanonicalKey, maxParallelism: number): number {
-  if (h32 === undefined) throw new WeirError('WEIR_INTERNAL', 'keyGroupOf() called before loadKeyHasher() resolved');
-  const text = typeof key === 'string' ? key : String(key);
-  return h32(text) % maxParallelism;
+  return hashKey(typeof key === 'string' ? key : String(key)) % maxParallelism;
 }
 
 /** Flink's computeOperatorIndexForKeyGroup. */

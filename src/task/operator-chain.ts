@@ -65,7 +65,7 @@ export function createOperatorChain(
       keySelector: edge.keySelector,
       owner: { operatorId: edge.target.chain[0]!.uid, operatorName: edge.target.chain[0]!.name, subtaskIndex: spec.subtaskIndex },
     });
-    writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll));
+    writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll, partitioner.kind === 'hash'));
   });
 
   let output: Output<unknown> =

@@ -12,6 +12,7 @@ import { recordCodecByName } from '../channels/record-codec.ts';
 import { Doorbell } from '../channels/ring-buffer.ts';
 import { createOperatorChain, type OperatorChain } from './operator-chain.ts';
 import { isWeirError } from './operators/stream-operator.ts';
+import { KeyedOperator } from './operators/keyed-operator.ts';
 import { SinkOperator } from './operators/sink-operator.ts';
 import { TaskControl } from './task-control.ts';
 import type { OperatorMetrics, TaskResult, TaskSpec } from './task-spec.ts';
@@ -22,6 +23,17 @@ const FRAMES_PER_POLL = 1024;
 const YIELD_EVERY_MS = 20;
 /** Upper bound of one idle sleep; the doorbell wakes the subtask earlier. */
 const IDLE_SLEEP_MS = 200;
+/** How long an idle subtask polls its inputs before it sleeps on its doorbell. */
+const SPIN_MS = 0.05;
+
+function spinForData(gate: InputGate, ms: number): boolean {
+  if (ms <= 0) return false;
+  const until = performance.now() + ms;
+  do {
+    if (gate.hasData()) return true;
+  } while (performance.now() < until);
+  return false;
+}
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -107,7 +119,15 @@ async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: (
 
 async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
   const head = chain.head;
-  const handler: InputHandler = { processRecord: (record) => head.collect(record) };
+  const first = chain.operators[0];
+  const keyedHead = first instanceof KeyedOperator ? first : undefined;
+  const handler: InputHandler = {
+    processRecord: (record) => head.collect(record),
+    processKeyedRecord:
+      keyedHead === undefined
+        ? (record) => head.collect(record)
+        : (record, keyGroup) => keyedHead.processKeyedElement(record, keyGroup),
+  };
   let lastYield = performance.now();
   while (!gate.finished) {
     if (isCanceled()) throw canceled();
@@ -121,8 +141,11 @@ async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbe
       }
       continue;
     }
-    // Nothing to read: announce that we sleep, check once more, then wait for a producer or
-    // the coordinator to ring (see Doorbell for why no wake-up is lost).
+    // Nothing to read. A producer that keeps up publishes again within microseconds, while a
+    // wake-up through the doorbell and the event loop costs tens of them: poll briefly first.
+    if (spinForData(gate, SPIN_MS)) continue;
+    // Still nothing: announce that we sleep, check once more, then wait for a producer or the
+    // coordinator to ring (see Doorbell for why no wake-up is lost).
     const token = doorbell.prepareToSleep();
     if (gate.hasData() || isCanceled()) {
       doorbell.cancelSleep();

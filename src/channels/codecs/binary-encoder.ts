@@ -75,8 +75,10 @@ export class BinaryRecordEncoder implements RecordEncoder {
     this.#codecName = codecName;
   }
 
-  encode(value: unknown): number {
+  encode(value: unknown, headroom = 0): number {
     this.#pos = 0;
+    if (headroom > 0) this.#ensure(headroom);
+    this.#pos = headroom;
     this.#depth = 0;
     const shapesBefore = this.#shapes.length;
     try {

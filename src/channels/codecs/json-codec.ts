@@ -12,9 +12,9 @@ import { readUtf8, TextView, writeUtf8 } from './utf8.ts';
 class JsonRecordEncoder implements RecordEncoder {
   buffer: Buffer = Buffer.alloc(8192);
 
-  encode(value: unknown): number {
-    // A zero-length frame stands for a top-level undefined, which JSON cannot express.
-    if (value === undefined) return 0;
+  encode(value: unknown, headroom = 0): number {
+    // A zero-length record stands for a top-level undefined, which JSON cannot express.
+    if (value === undefined) return headroom;
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -22,8 +22,9 @@ class JsonRecordEncoder implements RecordEncoder {
       throw withCause(notSerializable('json', value, firstBigint(value) ?? value, describeJsonFailure(error)), error);
     }
     if (text === undefined) throw notSerializable('json', value, value);
-    if (3 * text.length > this.buffer.length) this.buffer = Buffer.alloc(Math.max(3 * text.length, 2 * this.buffer.length));
-    return writeUtf8(this.buffer, 0, text);
+    const need = headroom + 3 * text.length;
+    if (need > this.buffer.length) this.buffer = Buffer.alloc(Math.max(need, 2 * this.buffer.length));
+    return writeUtf8(this.buffer, headroom, text);
   }
 }
 

@@ -12,15 +12,22 @@ class V8RecordEncoder implements RecordEncoder {
   // v8.serialize allocates its own buffer per call; handing it out avoids a second copy.
   buffer: Uint8Array = new Uint8Array(0);
 
-  encode(value: unknown): number {
+  encode(value: unknown, headroom = 0): number {
+    let serialized: Buffer;
     try {
-      this.buffer = v8.serialize(value);
+      serialized = v8.serialize(value);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const bad = /could not be cloned/.test(reason) ? findUncloneable(value) : value;
       const weirError = notSerializable('v8', value, bad, reason);
       Object.defineProperty(weirError, 'cause', { value: error, configurable: true, writable: true });
       throw weirError;
+    }
+    if (headroom === 0) {
+      this.buffer = serialized;
+    } else {
+      this.buffer = new Uint8Array(headroom + serialized.length);
+      this.buffer.set(serialized, headroom);
     }
     return this.buffer.length;
   }

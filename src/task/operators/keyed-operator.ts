@@ -26,8 +26,18 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
     );
   }
 
-  /** Sets the current key from `record`; call first in processElement. */
-  protected setKeyOf(record: unknown): void {
+  processElement(record: I): void {
+    this.processKeyedElement(record, -1);
+  }
+
+  /**
+   * Processes a record whose key group is already known (−1: compute it), as when it arrives in
+   * a KEYED_RECORD frame from a hash edge. Subclasses start with `setKeyOf(record, keyGroup)`.
+   */
+  abstract processKeyedElement(record: I, keyGroup: number): void;
+
+  /** Sets the current key (and key group, unless given) from `record`. */
+  protected setKeyOf(record: unknown, knownKeyGroup: number): void {
     let key: unknown;
     try {
       key = this.#keySelector(record);
@@ -40,7 +50,7 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
     } catch (error) {
       throw this.userError(error, 'keyBy');
     }
-    const keyGroup = keyGroupOf(canonical, this.context.maxParallelism);
+    const keyGroup = knownKeyGroup >= 0 ? knownKeyGroup : keyGroupOf(canonical, this.context.maxParallelism);
     const range = this.backend.keyGroupRange;
     if (keyGroup < range.start || keyGroup > range.end) {
       throw new WeirError(

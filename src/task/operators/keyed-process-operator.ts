@@ -18,9 +18,9 @@ export class KeyedProcessOperator extends KeyedOperator<unknown, unknown> implem
     }
   }
 
-  processElement(record: unknown): void {
+  processKeyedElement(record: unknown, keyGroup: number): void {
     this.recordsIn++;
-    this.setKeyOf(record);
+    this.setKeyOf(record, keyGroup);
     let returned: unknown;
     try {
       returned = this.#fn.processElement(record, this, this);

@@ -16,9 +16,9 @@ export class ReduceOperator extends KeyedOperator<unknown, unknown> {
     this.#state = this.backend.getValueState(STATE_NAME);
   }
 
-  processElement(record: unknown): void {
+  processKeyedElement(record: unknown, keyGroup: number): void {
     this.recordsIn++;
-    this.setKeyOf(record);
+    this.setKeyOf(record, keyGroup);
     const current = this.#state.value();
     let next: unknown;
     if (current === undefined) {
