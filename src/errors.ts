@@ -83,7 +83,7 @@ export function toErrorRecord(error: unknown, depth = 0): ErrorRecord {
 export function fromErrorRecord(record: ErrorRecord): Error {
   const cause = record.cause === undefined ? undefined : fromErrorRecord(record.cause);
   let error: Error;
-  if (record.code !== undefined && record.code in ERROR_CODES) {
+  if (record.code !== undefined && Object.hasOwn(ERROR_CODES, record.code)) {
     const options: WeirErrorOptions = { context: record.context ?? {} };
     if (cause !== undefined) options.cause = cause;
     if (record.retriable !== undefined) options.retriable = record.retriable;

@@ -42,8 +42,9 @@ export interface ResolvedRunOptions {
 
 function invalid(option: string, expected: string, got: unknown): WeirError {
   const shown = typeof got === 'string' ? JSON.stringify(got) : String(got);
-  return new WeirError('WEIR_INVALID_OPTION', `options.${option} must be ${expected}, got ${shown}`, {
-    context: { option },
+  const name = option === '' ? 'options' : `options.${option}`;
+  return new WeirError('WEIR_INVALID_OPTION', `${name} must be ${expected}, got ${shown}`, {
+    context: { option: option === '' ? 'options' : option },
   });
 }
 

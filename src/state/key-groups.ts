@@ -22,8 +22,10 @@ export function defaultMaxParallelism(parallelism: number): number {
 
 /**
  * The form a key takes inside state maps: strings, numbers, booleans and bigints as they are
- * (Map keeps 1 and '1' apart); anything else as a tagged JSON string so two equal composite keys
- * (`['a', 1]` built twice) address the same state.
+ * (Map keeps 1 and '1' apart); arrays and objects as a tagged JSON string so two equal composite
+ * keys (`['a', 1]` built twice) address the same state. The tag is U+0000, which no JSON text
+ * starts with; the rare string that itself starts with U+0000 gets a second one, so no string
+ * key can collide with a composite key. Objects compare by their JSON, so key order matters.
  */
 export type CanonicalKey = string | number | boolean | bigint;
 
@@ -32,6 +34,7 @@ const COMPOSITE_TAG = '\u0000';
 export function canonicalKey(key: unknown): CanonicalKey {
   switch (typeof key) {
     case 'string':
+      return key.charCodeAt(0) === 0 ? COMPOSITE_TAG + COMPOSITE_TAG + key : key;
     case 'number':
     case 'boolean':
     case 'bigint':

@@ -11,13 +11,23 @@ export function consumerRings(n: number, ringBytes = 64 * 1024): { rings: Shared
   return { rings, outputs: rings.map((ring) => ({ ring, doorbell })) };
 }
 
-/** An InputHandler that keeps every record in arrival order. */
-export function collector(): InputHandler & { records: unknown[] } {
+/**
+ * An InputHandler that keeps every record in arrival order, and beside each the key group it
+ * came with (−1 for plain records, the producer's key group for keyed records).
+ */
+export function collector(): InputHandler & { records: unknown[]; keyGroups: number[] } {
   const records: unknown[] = [];
+  const keyGroups: number[] = [];
   return {
     records,
+    keyGroups,
     processRecord(record: unknown) {
       records.push(record);
+      keyGroups.push(-1);
+    },
+    processKeyedRecord(record: unknown, keyGroup: number) {
+      records.push(record);
+      keyGroups.push(keyGroup);
     },
   };
 }
