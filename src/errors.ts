@@ -19,6 +19,11 @@ export const ERROR_CODES = {
   WEIR_STATE_ACCESS_OUTSIDE_KEY: { retriable: false },
   WEIR_SOURCE_FAILED: { retriable: true },
   WEIR_SINK_FAILED: { retriable: true },
+  WEIR_CHECKPOINT_CORRUPT: { retriable: false },
+  WEIR_CHECKPOINT_NOT_FOUND: { retriable: false },
+  WEIR_CHECKPOINT_IO: { retriable: true },
+  WEIR_CHECKPOINT_FAILED: { retriable: false },
+  WEIR_CHECKPOINT_INCOMPATIBLE: { retriable: false },
   WEIR_INTERNAL: { retriable: false },
 } as const;
 

@@ -4,6 +4,9 @@
  */
 import { WeirError } from '../errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
+import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
+import type { FaultInjection } from '../coordinator/job-coordinator.ts';
+import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 
 export interface RunOptions {
   /** Parallelism of every operator that sets none. Default 1. */
@@ -20,6 +23,14 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Milliseconds cancelled subtasks get to stop cooperatively before their threads are terminated. Default 5000. */
   cancelGraceMs?: number;
+  /** Turns on checkpoints (and exactly-once sinks); see docs/checkpointing.md. Default: off. */
+  checkpointing?: CheckpointingOptions;
+  /** What to do when the job fails. Default: exponential-delay with checkpointing, none without. */
+  restartStrategy?: RestartStrategyOptions;
+  /** Called with each warning while the job runs (restarts, skipped checkpoints). */
+  onWarning?: (message: string) => void;
+  /** @internal Chaos testing: kill subtask threads at seeded random moments. */
+  faultInjection?: FaultInjection;
 }
 
 export const RUN_OPTION_DEFAULTS = {
@@ -28,7 +39,10 @@ export const RUN_OPTION_DEFAULTS = {
   cancelGraceMs: 5_000,
 } as const;
 
-const KNOWN = new Set(['parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs']);
+const KNOWN = new Set([
+  'parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs',
+  'checkpointing', 'restartStrategy', 'onWarning', 'faultInjection',
+]);
 
 export interface ResolvedRunOptions {
   readonly parallelism: number;
@@ -38,6 +52,10 @@ export interface ResolvedRunOptions {
   readonly recordCodec: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly cancelGraceMs: number;
+  readonly checkpointing: CheckpointConfig | undefined;
+  readonly restartStrategy: RestartStrategyOptions | undefined;
+  readonly onWarning: ((message: string) => void) | undefined;
+  readonly faultInjection: FaultInjection | undefined;
 }
 
 function invalid(option: string, expected: string, got: unknown): WeirError {
@@ -94,6 +112,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
   if (typeof cancelGraceMs !== 'number' || !Number.isFinite(cancelGraceMs) || cancelGraceMs < 0) {
     throw invalid('cancelGraceMs', 'a non-negative number of milliseconds', cancelGraceMs);
   }
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw invalid('onWarning', 'a function', options.onWarning);
   return {
     parallelism,
     maxParallelism,
@@ -102,5 +121,18 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     recordCodec: options.recordCodec,
     signal: options.signal,
     cancelGraceMs,
+    checkpointing: resolveCheckpointing(options.checkpointing),
+    restartStrategy: options.restartStrategy === undefined ? undefined : validateRestartStrategy(options.restartStrategy),
+    onWarning: options.onWarning,
+    faultInjection: resolveFaultInjection(options.faultInjection),
   };
+}
+
+function resolveFaultInjection(value: unknown): FaultInjection | undefined {
+  if (value === undefined) return undefined;
+  const v = value as FaultInjection;
+  const ok = typeof v === 'object' && v !== null && Number.isSafeInteger(v.seed) && Number.isSafeInteger(v.kills) && v.kills >= 0
+    && typeof v.maxDelayMs === 'number' && v.maxDelayMs > 0;
+  if (!ok) throw invalid('faultInjection', '{ seed, kills ≥ 0, maxDelayMs > 0 }', JSON.stringify(value));
+  return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs };
 }

@@ -19,5 +19,9 @@ export async function run(job: string | URL, options: RunOptions = {}): Promise<
     recordCodec,
     cancelGraceMs: resolved.cancelGraceMs,
     signal: resolved.signal,
+    checkpointing: resolved.checkpointing,
+    restartStrategy: resolved.restartStrategy,
+    onWarning: resolved.onWarning,
+    faultInjection: resolved.faultInjection,
   });
 }

@@ -6,11 +6,15 @@
  */
 import { WeirError } from '../errors.ts';
 import {
+  BARRIER_PAYLOAD_BYTES,
+  FRAME_BARRIER,
   FRAME_END_OF_PARTITION,
   FRAME_KEYED_RECORD,
   FRAME_RECORD,
   frameBytes,
   KEY_GROUP_PREFIX_BYTES,
+  writeBarrier,
+  type Barrier,
 } from './frame-codec.ts';
 import type { RecordCodec, RecordEncoder } from './record-codec.ts';
 import { Doorbell, RingWriter } from './ring-buffer.ts';
@@ -43,6 +47,7 @@ export class OutputWriter {
   readonly #isCanceled: () => boolean;
   /** Called before blocking on a full ring: publish everything else so no consumer starves. */
   readonly #beforeBlock: () => void;
+  readonly #barrierScratch = new Uint8Array(BARRIER_PAYLOAD_BYTES);
   /** Milliseconds spent blocked on full rings (backpressure), for metrics. */
   backpressuredMs = 0;
 
@@ -78,6 +83,12 @@ export class OutputWriter {
     } else {
       this.#emitTo(channel, record);
     }
+  }
+
+  /** Sends a checkpoint barrier on every channel, behind the records already written. */
+  emitBarrier(barrier: Barrier): void {
+    const length = writeBarrier(barrier, this.#barrierScratch, 0);
+    for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_BARRIER, this.#barrierScratch, length);
   }
 
   /** Tells every consumer this producer is done: no frame follows. */

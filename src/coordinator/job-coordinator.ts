@@ -1,19 +1,32 @@
 /**
  * The JobCoordinator: runs one job from module to result on the main thread. It builds the
- * job graph, deploys one subtask per worker thread, waits for all to finish, and on the first
- * failure (or on cancellation) stops every other subtask — cooperatively through their control
- * words, then by terminating threads after a grace period — so nothing hangs or leaks.
+ * job graph and runs attempts (execution.ts) of it: on a failure the restart strategy decides
+ * whether to restart, from the latest completed checkpoint (restore-assignment.ts) or from the
+ * start; with checkpointing it owns the CheckpointCoordinator, resumes from retained
+ * checkpoints, and commits a bounded job's final sink output.
  */
 import { randomUUID } from 'node:crypto';
-import { inspect } from 'node:util';
-import { fromErrorRecord, WeirError } from '../errors.ts';
-import { Doorbell } from '../channels/ring-buffer.ts';
+import { WeirError } from '../errors.ts';
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { planRestore, type LoadedCheckpoint, type RestorePlan } from '../checkpoint/restore-assignment.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import { loadJobDefinition, type PlanConfig } from '../graph/job-definition.ts';
-import { TaskControl } from '../task/task-control.ts';
+import type { ToSubtask } from '../task/checkpoint-messages.ts';
 import type { TaskResult } from '../task/task-spec.ts';
 import { isWeirError } from '../task/operators/stream-operator.ts';
-import { SubtaskScheduler, type ScheduledSubtask } from './scheduler.ts';
+import { Execution } from './execution.ts';
+import {
+  commitFinal,
+  commitFinalCommittables,
+  commitRestoredSinks,
+  findStartingCheckpoint,
+  loadCheckpoint,
+  openCheckpointStorage,
+  type OpenedStorage,
+} from './job-checkpointing.ts';
+import { createRestartStrategy, type RestartStrategy, type RestartStrategyOptions } from './restart-strategy.ts';
+import { SubtaskScheduler } from './scheduler.ts';
 import { deployTasks, type SubtaskDeployment } from './task-deployment.ts';
 
 export interface JobConfig {
@@ -26,6 +39,12 @@ export interface JobConfig {
   /** How long cancelled subtasks get to stop by themselves before their threads are terminated. */
   readonly cancelGraceMs: number;
   readonly signal: AbortSignal | undefined;
+  readonly checkpointing: CheckpointConfig | undefined;
+  readonly restartStrategy: RestartStrategyOptions | undefined;
+  /** Warnings while the job runs (a skipped checkpoint, a restart): the CLI prints them. */
+  readonly onWarning: ((message: string) => void) | undefined;
+  /** @internal */
+  readonly faultInjection: FaultInjection | undefined;
 }
 
 export interface OperatorStats {
@@ -58,11 +77,20 @@ export interface JobResult {
   readonly collected: Readonly<Record<string, unknown[]>>;
   /** Other sinks' reports (a FileSink: its directory and committed files), by sink uid, one per subtask. */
   readonly outputs: Readonly<Record<string, unknown[]>>;
+  /** How many times the job restarted after a failure. */
+  readonly restarts: number;
+  /** What went wrong but did not fail the job (restarts, skipped checkpoints). */
+  readonly warnings: readonly string[];
 }
 
-interface Running {
-  readonly deployment: SubtaskDeployment;
-  readonly subtask: ScheduledSubtask;
+/** @internal Chaos testing: terminate subtask threads at random moments, seeded. */
+export interface FaultInjection {
+  /** Seed of the random schedule (print it so a failure can be replayed). */
+  readonly seed: number;
+  /** How many kills in total over the job's life. */
+  readonly kills: number;
+  /** Upper bound of the random delay before each kill within an attempt, ms. */
+  readonly maxDelayMs: number;
 }
 
 export async function executeJob(config: JobConfig): Promise<JobResult> {
@@ -82,108 +110,236 @@ export async function executeJob(config: JobConfig): Promise<JobResult> {
     const detail = error instanceof Error ? error.message : String(error);
     throw new WeirError('WEIR_INVALID_JOB', `the job module's defineJob builder threw: ${detail}`, { cause: error });
   }
-  const deployments = deployTasks(graph, {
-    jobUrl: config.jobUrl,
-    planConfig,
-    ringBytes: config.ringBytes,
-    recordCodec: config.recordCodec,
-  });
-  if (config.signal?.aborted === true) {
-    return summarize(jobId, graph, deployments, [], true, performance.now() - started);
-  }
-  const scheduler = new SubtaskScheduler(deployments.length);
-  const execution = new Execution(deployments, scheduler, config.cancelGraceMs);
-  const onAbort = () => execution.cancel();
-  config.signal?.addEventListener('abort', onAbort, { once: true });
-  let results: Array<TaskResult | undefined>;
+  const run = new JobRun(jobId, graph, planConfig, config, started);
   try {
-    results = await execution.run();
+    return await run.execute();
   } finally {
-    config.signal?.removeEventListener('abort', onAbort);
-    await scheduler.destroy();
+    await run.close();
   }
-  if (execution.failure !== undefined) throw execution.failure;
-  return summarize(jobId, graph, deployments, results, execution.canceled, performance.now() - started);
 }
 
-/** The subtasks of one job run, and how they end together. */
-class Execution {
-  failure: Error | undefined;
-  canceled = false;
-  readonly #deployments: readonly SubtaskDeployment[];
-  readonly #scheduler: SubtaskScheduler;
-  readonly #graceMs: number;
-  #running: Running[] = [];
-  #killTimer: NodeJS.Timeout | undefined;
+/** One job's life: its attempts, restarts and checkpoints. */
+class JobRun {
+  readonly #jobId: string;
+  readonly #graph: JobGraph;
+  readonly #planConfig: PlanConfig;
+  readonly #config: JobConfig;
+  readonly #started: number;
+  readonly #restartStrategy: RestartStrategy;
+  readonly #random: () => number;
+  #storage: OpenedStorage | undefined;
+  #checkpoints: CheckpointCoordinator | undefined;
+  #execution: Execution | undefined;
+  #killsLeft: number;
+  readonly #warnings: string[] = [];
+  #restarts = 0;
 
-  constructor(deployments: readonly SubtaskDeployment[], scheduler: SubtaskScheduler, graceMs: number) {
-    this.#deployments = deployments;
-    this.#scheduler = scheduler;
-    this.#graceMs = graceMs;
+  constructor(jobId: string, graph: JobGraph, planConfig: PlanConfig, config: JobConfig, started: number) {
+    this.#jobId = jobId;
+    this.#graph = graph;
+    this.#planConfig = planConfig;
+    this.#config = config;
+    this.#started = started;
+    this.#restartStrategy = createRestartStrategy(config.restartStrategy, config.checkpointing !== undefined);
+    this.#random = seededRandom(config.faultInjection?.seed ?? 1);
+    this.#killsLeft = config.faultInjection?.kills ?? 0;
   }
 
-  async run(): Promise<Array<TaskResult | undefined>> {
-    this.#running = this.#deployments.map((deployment) => ({
-      deployment,
-      subtask: this.#scheduler.start(deployment.spec),
-    }));
+  async execute(): Promise<JobResult> {
+    const { config, graph } = { config: this.#config, graph: this.#graph };
+    let restore: RestorePlan | undefined;
+    if (config.checkpointing !== undefined) {
+      this.#storage = openCheckpointStorage(config.checkpointing, config.jobUrl, (w) => this.#warn(w));
+      const start = await findStartingCheckpoint(this.#storage, config.checkpointing, (w) => this.#warn(w));
+      this.#checkpoints = this.#newCheckpointCoordinator();
+      if (start !== undefined) {
+        if (start.metadata.kind === 'final') {
+          // The job had finished; a crash may have interrupted its final commit: finish it.
+          await commitFinalCommittables(graph, finalsOf(start));
+          return this.#summarize([], [], false);
+        }
+        this.#checkpoints.adoptRestored(start.metadata);
+        restore = planRestore(start, graph);
+        await commitRestoredSinks(graph, restore);
+      }
+    }
+    for (;;) {
+      if (isAborted(config.signal)) return this.#finishCanceled([], []);
+      const deployments = deployTasks(graph, {
+        jobUrl: config.jobUrl,
+        planConfig: this.#planConfig,
+        ringBytes: config.ringBytes,
+        recordCodec: config.recordCodec,
+        checkpointing:
+          config.checkpointing === undefined || this.#storage === undefined
+            ? undefined
+            : { mode: config.checkpointing.mode, store: this.#storage.descriptor },
+        restore: restore?.subtasks,
+      });
+      const { results, execution } = await this.#runAttempt(deployments);
+      if (execution.failure === undefined && !execution.canceled) {
+        await this.#commitFinal(results);
+        return this.#summarize(deployments, results, false);
+      }
+      if (execution.failure === undefined) return this.#finishCanceled(deployments, results);
+      const decision = this.#restartStrategy.onFailure(execution.failure, performance.now());
+      if (!decision.restart || isAborted(config.signal)) {
+        if (isWeirError(execution.failure)) Object.assign(execution.failure.context, { restarts: this.#restarts });
+        throw execution.failure;
+      }
+      this.#restarts++;
+      this.#warn(`job failed (${execution.failure.message}); restarting in ${decision.delayMs} ms (${decision.reason})`);
+      await sleep(decision.delayMs, config.signal);
+      const latest = this.#checkpoints?.latest;
+      restore = undefined;
+      if (latest !== undefined && this.#storage !== undefined) {
+        restore = planRestore(await loadCheckpoint(this.#storage.storage, latest), graph);
+        await commitRestoredSinks(graph, restore);
+      } else if (this.#storage !== undefined) {
+        // No checkpoint yet: start over from scratch, after removing what the attempt left.
+        await commitRestoredSinks(graph, { subtasks: new Map(), sinkCommittables: new Map() });
+      }
+    }
+  }
+
+  async #runAttempt(deployments: SubtaskDeployment[]): Promise<{ results: Array<TaskResult | undefined>; execution: Execution }> {
+    const scheduler = new SubtaskScheduler(deployments.length);
+    const checkpoints = this.#checkpoints;
+    const execution = new Execution(deployments, scheduler, this.#config.cancelGraceMs, {
+      onMessage: (deployment, message) => checkpoints?.onMessage(deployment.key, message),
+      onSubtaskFinished: () => checkpoints?.onSubtaskFinished(),
+    });
+    this.#execution = execution;
+    checkpoints?.attach(
+      deployments.map((d) => ({
+        key: d.key,
+        subtaskIndex: d.subtaskIndex,
+        isSource: d.isSource,
+        send: (message: ToSubtask) => {
+          try {
+            d.coordinatorPort?.postMessage(message);
+          } catch {
+            // The subtask's port is closed: it has ended.
+          }
+        },
+      })),
+    );
+    const onAbort = () => execution.cancel();
+    this.#config.signal?.addEventListener('abort', onAbort, { once: true });
+    const killTimer = this.#scheduleKill(execution, deployments.length);
     try {
-      return await Promise.all(this.#running.map((running) => this.#await(running)));
+      const results = await execution.run();
+      return { results, execution };
     } finally {
-      clearTimeout(this.#killTimer);
+      clearTimeout(killTimer);
+      checkpoints?.detach(execution.failure === undefined && !execution.canceled ? 'TASK_FINISHED' : 'JOB_FAILOVER');
+      this.#config.signal?.removeEventListener('abort', onAbort);
+      await scheduler.destroy();
+      this.#execution = undefined;
     }
   }
 
-  /** User cancellation: every subtask stops; the job ends CANCELED. */
-  cancel(): void {
-    if (this.canceled || this.failure !== undefined) return;
-    this.canceled = true;
-    this.#stopAll();
+  /** Fault injection: one kill per attempt at a random moment, while kills are left. */
+  #scheduleKill(execution: Execution, subtasks: number): NodeJS.Timeout | undefined {
+    const fi = this.#config.faultInjection;
+    if (fi === undefined || this.#killsLeft <= 0) return undefined;
+    const delay = Math.floor(this.#random() * fi.maxDelayMs);
+    const victim = Math.floor(this.#random() * subtasks);
+    return setTimeout(() => {
+      this.#killsLeft--;
+      execution.kill(victim);
+    }, delay);
   }
 
-  async #await(running: Running): Promise<TaskResult | undefined> {
-    const { deployment } = running;
-    try {
-      const result = await running.subtask.result;
-      if (result.status === 'failed') {
-        this.#fail(fromErrorRecord(result.error ?? { name: 'Error', message: 'subtask failed without an error' }));
+  #newCheckpointCoordinator(): CheckpointCoordinator {
+    const graph = this.#graph;
+    const parallelism = new Map(graph.nodes.map((n) => [n.uid, n.parallelism]));
+    return new CheckpointCoordinator(this.#config.checkpointing!, {
+      storage: this.#storage!.storage,
+      jobName: this.#storage!.jobName,
+      maxParallelism: graph.maxParallelism,
+      parallelismOf: (uid) => parallelism.get(uid) ?? 1,
+      onFatal: (error) => this.#execution?.fail(error),
+    });
+  }
+
+  async #commitFinal(results: Array<TaskResult | undefined>): Promise<void> {
+    if (this.#checkpoints === undefined || this.#storage === undefined) return;
+    const finals = new Map<string, unknown[]>();
+    for (const result of results) {
+      for (const { uid, committables } of result?.finalCommittables ?? []) {
+        const list = finals.get(uid) ?? [];
+        list.push(...committables);
+        finals.set(uid, list);
       }
-      return result;
-    } catch (error) {
-      // The worker itself broke (crash, process.exit, out of memory) or was terminated by us.
-      if (!this.#stopping) {
-        const detail = error instanceof Error ? error.message : inspect(error, { depth: 2, breakLength: Infinity });
-        this.#fail(
-          new WeirError(
-            'WEIR_WORKER_CRASHED',
-            `the worker thread of '${deployment.vertex.name}' subtask ${deployment.subtaskIndex} died: ${detail}`,
-            { cause: error, context: { operatorId: deployment.vertex.chain[0]!.uid, subtaskIndex: deployment.subtaskIndex } },
-          ),
-        );
+    }
+    const latest = this.#checkpoints.latest?.checkpointId ?? 0;
+    const nextId = Math.max(latest, ...this.#checkpoints.history.map((h) => h.id)) + 1;
+    await commitFinal(this.#graph, this.#storage.storage, this.#storage.jobName, finals, nextId);
+    // The final checkpoint replaces the retained ones: nothing is left to resume from.
+    for (const metadata of [...this.#checkpoints.retained]) {
+      await this.#storage.storage.discardCheckpoint(metadata.checkpointId).catch(() => {});
+    }
+  }
+
+  async #finishCanceled(deployments: SubtaskDeployment[], results: Array<TaskResult | undefined>): Promise<JobResult> {
+    if (this.#checkpoints !== undefined && this.#storage !== undefined && this.#config.checkpointing?.retention === 'delete-on-cancel') {
+      for (const metadata of [...this.#checkpoints.retained]) {
+        await this.#storage.storage.discardCheckpoint(metadata.checkpointId).catch(() => {});
       }
-      return undefined;
     }
+    return this.#summarize(deployments, results, true);
   }
 
-  get #stopping(): boolean {
-    return this.canceled || this.failure !== undefined;
+  #summarize(deployments: readonly SubtaskDeployment[], results: Array<TaskResult | undefined>, canceled: boolean): JobResult {
+    const result = summarize(this.#jobId, this.#graph, deployments, results, canceled, performance.now() - this.#started);
+    const checkpoints = (this.#checkpoints?.history ?? [])
+      .filter((h) => h.status === 'COMPLETED')
+      .map((h) => ({ checkpointId: h.id, durationMs: h.endToEndDurationMs, stateBytes: h.stateSize }));
+    return { ...result, checkpoints, restarts: this.#restarts, warnings: [...this.#warnings] };
   }
 
-  #fail(error: Error): void {
-    if (this.#stopping) return;
-    this.failure = error;
-    this.#stopAll();
+  #warn(message: string): void {
+    this.#warnings.push(message);
+    this.#config.onWarning?.(message);
   }
 
-  #stopAll(): void {
-    for (const { spec } of this.#deployments) {
-      new TaskControl(spec.control).requestCancel();
-      new Doorbell(spec.doorbell).wake();
+  async close(): Promise<void> {
+    await this.#storage?.storage.close();
+  }
+}
+
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+function finalsOf(loaded: LoadedCheckpoint): Map<string, unknown[]> {
+  const finals = new Map<string, unknown[]>();
+  for (const [uid, lists] of loaded.lists) finals.set(uid, lists.flat());
+  return finals;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
     }
-    this.#killTimer = setTimeout(() => {
-      for (const running of this.#running) running.subtask.kill();
-    }, this.#graceMs);
-  }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** A small seeded PRNG (mulberry32) for reproducible fault injection. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function summarize(
@@ -227,5 +383,7 @@ function summarize(
     metrics: { durationMs, operators, backpressuredMs },
     collected,
     outputs,
+    restarts: 0,
+    warnings: [],
   };
 }

@@ -6,6 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
+import type { Transferable } from 'node:worker_threads';
 import type { TaskResult, TaskSpec } from '../task/task-spec.ts';
 
 /** The worker entry next to this file: `.ts` when running from source (tsx), `.js` when built. */
@@ -38,9 +39,9 @@ export class SubtaskScheduler {
     });
   }
 
-  start(spec: TaskSpec): ScheduledSubtask {
+  start(spec: TaskSpec, transferList: Transferable[] = []): ScheduledSubtask {
     const abort = new AbortController();
-    const result = this.#pool.run(spec, { signal: abort.signal });
+    const result = this.#pool.run(spec, { signal: abort.signal, transferList: transferList as never });
     return { result, kill: () => abort.abort() };
   }
 

@@ -4,24 +4,36 @@
  * every edge, and hands each side its ends in a fixed order. Main thread, called by the job
  * coordinator before scheduling.
  */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createDoorbell, createRingBuffer } from '../channels/ring-buffer.ts';
+import { subtaskKey } from '../checkpoint/restore-assignment.ts';
+import type { SubtaskRestore } from '../task/checkpoint-messages.ts';
 import type { OutputChannel } from '../channels/output-writer.ts';
 import { edgeChannels, type JobGraph, type JobVertex } from '../graph/job-graph.ts';
 import type { PlanConfig } from '../graph/job-definition.ts';
 import { createTaskControl } from '../task/task-control.ts';
-import type { TaskSpec } from '../task/task-spec.ts';
+import type { TaskCheckpointing, TaskSpec } from '../task/task-spec.ts';
 
 export interface DeploymentConfig {
   readonly jobUrl: string;
   readonly planConfig: PlanConfig;
   readonly ringBytes: number;
   readonly recordCodec: string;
+  readonly checkpointing: TaskCheckpointing | undefined;
+  /** By subtask key: what each subtask restores (this attempt restores from a checkpoint). */
+  readonly restore: ReadonlyMap<string, SubtaskRestore> | undefined;
 }
 
 export interface SubtaskDeployment {
   readonly vertex: JobVertex;
   readonly subtaskIndex: number;
+  /** `${vertexIndex}/${subtaskIndex}`. */
+  readonly key: string;
+  /** True when the subtask's chain starts with a source (checkpoints are triggered there). */
+  readonly isSource: boolean;
   readonly spec: TaskSpec;
+  /** The coordinator's end of the subtask's checkpoint port (checkpointing jobs only). */
+  readonly coordinatorPort: MessagePort | undefined;
 }
 
 export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskDeployment[] {
@@ -48,9 +60,14 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
   const deployments: SubtaskDeployment[] = [];
   for (const vertex of graph.vertices) {
     for (let subtaskIndex = 0; subtaskIndex < vertex.parallelism; subtaskIndex++) {
+      const key = subtaskKey(vertex.index, subtaskIndex);
+      const channel = config.checkpointing === undefined ? undefined : new MessageChannel();
       deployments.push({
         vertex,
         subtaskIndex,
+        key,
+        isSource: vertex.chain[0]!.transformation.kind === 'source',
+        coordinatorPort: channel?.port1,
         spec: {
           jobUrl: config.jobUrl,
           planConfig: config.planConfig,
@@ -62,6 +79,9 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
           doorbell: doorbells[vertex.index]![subtaskIndex]!,
           inputs: inputs[vertex.index]![subtaskIndex]!,
           outputs: outputs[vertex.index]![subtaskIndex]!,
+          checkpointing: config.checkpointing,
+          restore: config.restore?.get(key),
+          port: channel?.port2,
         },
       });
     }

@@ -14,6 +14,12 @@ import type {
   ValueState,
 } from './state.ts';
 
+/** The serialized state of one key group. */
+export interface KeyGroupBlock {
+  readonly keyGroup: number;
+  readonly bytes: Uint8Array;
+}
+
 export interface KeyedStateBackend {
   /** The key groups this backend holds. */
   readonly keyGroupRange: KeyGroupRange;
@@ -26,5 +32,13 @@ export interface KeyedStateBackend {
   getAggregatingState<IN, ACC, OUT>(name: string, aggregate: AggregateFunction<IN, ACC, OUT>): AggregatingState<IN, OUT>;
   /** Number of (state, key) entries held; for metrics and tests. */
   entryCount(): number;
+  /**
+   * The synchronous part of a checkpoint: a self-contained copy of all state, one serialized
+   * block per non-empty key group, so a restore at another parallelism can take exactly the key
+   * groups it owns. Later changes to state do not affect the returned bytes.
+   */
+  snapshot(): KeyGroupBlock[];
+  /** Adds the state of these key groups (each must be in this backend's range); before open(). */
+  restore(blocks: Iterable<KeyGroupBlock>): void;
   dispose(): void;
 }

@@ -71,6 +71,7 @@ export function createOperatorChain(
   let output: Output<unknown> =
     writers.length === 0 ? DISCARD : writers.length === 1 ? new WriterOutput(writers[0]!) : new FanOutOutput(writers);
   const context: OperatorContext = {
+    checkpointing: spec.checkpointing !== undefined,
     subtaskIndex: spec.subtaskIndex,
     parallelism: vertex.parallelism,
     maxParallelism: graph.maxParallelism,

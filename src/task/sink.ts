@@ -27,9 +27,33 @@ export interface SinkWriter<T> {
    * finishes; the collect sink returns its records this way.
    */
   result?(): unknown;
+  /**
+   * Two-phase commit, phase one (Flink's SinkWriter.prepareCommit): at a checkpoint barrier, or
+   * at end of input when the job checkpoints, make everything written so far durable but not
+   * visible, and describe it as committables (plain, structured-clone-safe data). The runtime
+   * stores them in the checkpoint and has the sink's committer commit them once the checkpoint
+   * completes. Writers without it are not transactional (at-least-once at best).
+   */
+  prepareCommit?(checkpointId: number): unknown[];
+}
+
+/** Phase two of two-phase commit; runs on the subtask thread or on the main thread. */
+export interface Committer {
+  /**
+   * Makes the committables visible. Must be idempotent: after a failure the same committables
+   * are committed again (some of them may already be).
+   */
+  commit(committables: readonly unknown[]): void | Promise<void>;
+  /**
+   * Before a restored job starts: removes what uncommitted attempts left behind, keeping
+   * everything `keep` (the restored committables) refers to.
+   */
+  cleanup?(keep: readonly unknown[]): void | Promise<void>;
 }
 
 export interface Sink<T> {
   /** Called once per sink subtask, on that subtask's worker thread. */
   createWriter(context: SinkContext): SinkWriter<T>;
+  /** Transactional sinks: the committer for the committables their writers prepare. */
+  createCommitter?(): Committer;
 }

@@ -4,7 +4,7 @@
  * records it emits. Runs on the source subtask's worker thread, called by the subtask runner.
  */
 import type { StreamNode } from '../graph/job-graph.ts';
-import type { OperatorContext, Output } from './operators/stream-operator.ts';
+import type { OperatorContext, OperatorSnapshotData, Output, RestoredOperatorState } from './operators/stream-operator.ts';
 import { wrapUserError } from './operators/stream-operator.ts';
 import type { PollStatus, Source, SourceOutput, SourceReader } from './source.ts';
 import { WeirError } from '../errors.ts';
@@ -16,6 +16,7 @@ export class SourceDriver implements SourceOutput<unknown> {
   readonly #source: Source<unknown>;
   readonly #output: Output<unknown>;
   #reader: SourceReader<unknown> | undefined;
+  #restoredState: readonly unknown[] | undefined;
 
   constructor(node: StreamNode, context: OperatorContext, source: Source<unknown>, output: Output<unknown>) {
     this.node = node;
@@ -30,11 +31,36 @@ export class SourceDriver implements SourceOutput<unknown> {
         subtaskIndex: this.#context.subtaskIndex,
         parallelism: this.#context.parallelism,
         operatorId: this.node.uid,
+        ...(this.#restoredState === undefined ? {} : { restoredState: this.#restoredState }),
       });
       await this.#reader.open?.();
     } catch (error) {
       throw this.#error(error, 'open');
     }
+  }
+
+  /** Before open(): the splits dealt to this subtask from the checkpoint. */
+  restoreState(state: RestoredOperatorState): void {
+    this.#restoredState = state.operatorState;
+  }
+
+  /** Synchronous snapshot phase: the reader's splits with their positions. */
+  snapshotState(checkpointId: number): OperatorSnapshotData {
+    const reader = this.#reader!;
+    if (typeof reader.snapshotState !== 'function') {
+      throw new WeirError(
+        'WEIR_SOURCE_FAILED',
+        `source '${this.node.uid}' cannot be checkpointed: its reader has no snapshotState()`,
+        { retriable: false, context: { operatorId: this.node.uid, subtaskIndex: this.#context.subtaskIndex } },
+      );
+    }
+    let operatorState: unknown[];
+    try {
+      operatorState = reader.snapshotState(checkpointId);
+    } catch (error) {
+      throw this.#error(error, 'snapshotState');
+    }
+    return { uid: this.node.uid, operatorState };
   }
 
   /** SourceOutput: forwards a record into the chain. */

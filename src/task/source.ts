@@ -10,6 +10,12 @@ export interface SourceReaderContext {
   readonly parallelism: number;
   /** The operator's uid, for error messages. */
   readonly operatorId: string;
+  /**
+   * After a restore: the state entries (splits) dealt to this subtask from the checkpoint, which
+   * replace the reader's initial assignment (possibly none: then it has nothing to read).
+   * Undefined on a fresh start.
+   */
+  readonly restoredState?: readonly unknown[];
 }
 
 /** Receives the records a reader emits; forwards them synchronously down the chain. */
@@ -32,6 +38,13 @@ export interface SourceReader<T> {
    * batch to about a thousand records or a few milliseconds) and reports what comes next.
    */
   pollNext(output: SourceOutput<T>): PollStatus;
+  /**
+   * At a checkpoint: the reader's position as a list of plain (structured-clone-safe) entries,
+   * typically one per split with its offset. A restore deals the entries of all subtasks out
+   * round robin over the new parallelism, so each entry must stand on its own. A reader without
+   * this method cannot be checkpointed (the checkpoint is declined).
+   */
+  snapshotState?(checkpointId: number): unknown[];
   /** Called once when the subtask ends, normally or not. */
   close?(): void | Promise<void>;
 }

@@ -15,6 +15,8 @@ import { isWeirError } from './operators/stream-operator.ts';
 import { KeyedOperator } from './operators/keyed-operator.ts';
 import { SinkOperator } from './operators/sink-operator.ts';
 import { TaskControl } from './task-control.ts';
+import { restoreChain, TaskCheckpointer } from './task-checkpointer.ts';
+import { openStateStore, type StateStore } from '../storage/state-store.ts';
 import type { OperatorMetrics, TaskResult, TaskSpec } from './task-spec.ts';
 
 /** Frames processed per gate poll; after each poll outputs are flushed. */
@@ -37,11 +39,21 @@ function spinForData(gate: InputGate, ms: number): boolean {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** What the run loops need besides the chain. */
+interface Loop {
+  readonly chain: OperatorChain;
+  readonly doorbell: Doorbell;
+  readonly isCanceled: () => boolean;
+  readonly checkpointer: TaskCheckpointer | undefined;
+}
+
 export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
   const control = new TaskControl(spec.control);
   const doorbell = new Doorbell(spec.doorbell);
   const isCanceled = () => control.cancelRequested;
   let chain: OperatorChain | undefined;
+  let checkpointer: TaskCheckpointer | undefined;
+  let store: StateStore | undefined;
   let status: TaskResult['status'] = 'finished';
   let error: unknown;
   const sinkResults: Array<{ uid: string; value: unknown }> = [];
@@ -58,13 +70,23 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
     }
     const codec = recordCodecByName(spec.recordCodec);
     chain = createOperatorChain(graph, vertex, spec, codec, isCanceled);
+    if (spec.checkpointing !== undefined) {
+      store = await openStateStore(spec.checkpointing.store);
+      if (spec.restore !== undefined) await restoreChain(chain, spec.restore, store);
+    }
     // Open tail first, as Flink does, so a head never emits into an unopened operator.
     for (let i = chain.operators.length - 1; i >= 0; i--) await chain.operators[i]!.open();
     await chain.source?.open();
+    if (spec.checkpointing !== undefined && spec.port !== undefined && store !== undefined) {
+      checkpointer = new TaskCheckpointer(chain, store, spec.port, doorbell, spec.subtaskIndex);
+      checkpointer.start();
+    }
+    const loop: Loop = { chain, doorbell, isCanceled, checkpointer };
     if (chain.source !== undefined) {
-      await runSource(chain, doorbell, isCanceled);
+      await runSource(loop);
     } else {
-      await runInputs(chain, new InputGate(spec.inputs, codec), doorbell, isCanceled);
+      const alignment = spec.checkpointing?.mode === 'at-least-once' ? 'at-least-once' : 'aligned';
+      await runInputs(loop, new InputGate(spec.inputs, codec, alignment));
     }
     for (const operator of chain.operators) await operator.finish();
     for (const writer of chain.writers) {
@@ -76,6 +98,9 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       const value = operator.result();
       if (value !== undefined) sinkResults.push({ uid: operator.node.uid, value });
     }
+    // Let acknowledgements of snapshots still being written go out before the subtask ends.
+    await checkpointer?.drain();
+    throwIfFailed(checkpointer);
   } catch (caught) {
     if (isWeirError(caught) && caught.code === 'WEIR_JOB_CANCELED' && isCanceled()) {
       status = 'canceled';
@@ -84,20 +109,35 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       error = caught;
     }
   }
+  checkpointer?.close();
   await closeChain(chain, (closeError) => {
     if (status === 'finished') {
       status = 'failed';
       error = closeError;
     }
   });
+  await store?.close();
   return buildResult(spec, chain, status, error, status === 'finished' ? sinkResults : []);
 }
 
-async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
+function throwIfFailed(checkpointer: TaskCheckpointer | undefined): void {
+  if (checkpointer?.failure !== undefined) throw checkpointer.failure;
+}
+
+/** Injects the barriers the coordinator asked for (between polls, so no record is split). */
+function injectBarriers(checkpointer: TaskCheckpointer | undefined): void {
+  if (checkpointer === undefined) return;
+  throwIfFailed(checkpointer);
+  const triggers = checkpointer.triggers;
+  while (triggers.length > 0) checkpointer.checkpoint(triggers.shift()!);
+}
+
+async function runSource({ chain, doorbell, isCanceled, checkpointer }: Loop): Promise<void> {
   const source = chain.source!;
   let lastYield = performance.now();
   for (;;) {
     if (isCanceled()) throw canceled();
+    injectBarriers(checkpointer);
     const status = source.poll();
     if (status === 'end') return;
     flush(chain);
@@ -108,16 +148,16 @@ async function runSource(chain: OperatorChain, doorbell: Doorbell, isCanceled: (
         lastYield = performance.now();
       }
     } else if (status > 0) {
-      // The doorbell doubles as an interruptible timer: cancellation rings it.
+      // The doorbell doubles as an interruptible timer: cancellation and triggers ring it.
       const token = doorbell.prepareToSleep();
-      if (isCanceled()) doorbell.cancelSleep();
+      if (isCanceled() || (checkpointer?.triggers.length ?? 0) > 0) doorbell.cancelSleep();
       else await doorbell.sleepAsync(token, status);
       lastYield = performance.now();
     }
   }
 }
 
-async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbell, isCanceled: () => boolean): Promise<void> {
+async function runInputs({ chain, doorbell, isCanceled, checkpointer }: Loop, gate: InputGate): Promise<void> {
   const head = chain.head;
   const first = chain.operators[0];
   const keyedHead = first instanceof KeyedOperator ? first : undefined;
@@ -127,10 +167,17 @@ async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbe
       keyedHead === undefined
         ? (record) => head.collect(record)
         : (record, keyGroup) => keyedHead.processKeyedElement(record, keyGroup),
+    processBarrier: (barrier) => {
+      if (checkpointer === undefined) {
+        throw new WeirError('WEIR_INTERNAL', `a barrier of checkpoint ${barrier.checkpointId} reached a job without checkpointing`);
+      }
+      checkpointer.checkpoint(barrier);
+    },
   };
   let lastYield = performance.now();
   while (!gate.finished) {
     if (isCanceled()) throw canceled();
+    throwIfFailed(checkpointer);
     const processed = gate.poll(handler, FRAMES_PER_POLL);
     flush(chain);
     if (processed > 0) {
@@ -147,7 +194,7 @@ async function runInputs(chain: OperatorChain, gate: InputGate, doorbell: Doorbe
     // Still nothing: announce that we sleep, check once more, then wait for a producer or the
     // coordinator to ring (see Doorbell for why no wake-up is lost).
     const token = doorbell.prepareToSleep();
-    if (gate.hasData() || isCanceled()) {
+    if (gate.hasData() || isCanceled() || checkpointer?.failure !== undefined) {
       doorbell.cancelSleep();
       continue;
     }
@@ -199,6 +246,14 @@ function buildResult(
     operators,
     sinkResults,
     backpressuredMs: chain?.writers.reduce((sum, w) => sum + w.backpressuredMs, 0) ?? 0,
+    finalCommittables:
+      status === 'finished' && chain !== undefined
+        ? chain.operators.flatMap((op) =>
+            op instanceof SinkOperator && op.finalCommittables !== undefined
+              ? [{ uid: op.node.uid, committables: op.finalCommittables }]
+              : [],
+          )
+        : [],
   };
   if (status === 'failed') {
     const record = toErrorRecord(error);

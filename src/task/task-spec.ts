@@ -3,7 +3,10 @@
  * structured-clone-safe (SharedArrayBuffers are shared, not copied). Built on the main thread
  * by the coordinator, read on the worker thread by the subtask runner.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { ErrorRecord } from '../errors.ts';
+import type { StateStoreDescriptor } from '../storage/state-store.ts';
+import type { SubtaskRestore } from './checkpoint-messages.ts';
 import type { PlanConfig } from '../graph/job-definition.ts';
 import type { OutputChannel } from '../channels/output-writer.ts';
 
@@ -23,6 +26,17 @@ export interface TaskSpec {
   readonly inputs: readonly SharedArrayBuffer[];
   /** Per output edge (in vertex.outputs order), its channels indexed by consumer channel. */
   readonly outputs: ReadonlyArray<readonly OutputChannel[]>;
+  /** Present when the job checkpoints: the mode and where state goes. */
+  readonly checkpointing: TaskCheckpointing | undefined;
+  /** Present when this attempt restores from a checkpoint. */
+  readonly restore: SubtaskRestore | undefined;
+  /** The checkpoint protocol's channel to the coordinator (transferred; only when checkpointing). */
+  readonly port: MessagePort | undefined;
+}
+
+export interface TaskCheckpointing {
+  readonly mode: 'exactly-once' | 'at-least-once';
+  readonly store: StateStoreDescriptor;
 }
 
 export interface OperatorMetrics {
@@ -40,4 +54,6 @@ export interface TaskResult {
   /** Values sink writers returned from `result()`, by sink uid. */
   readonly sinkResults: ReadonlyArray<{ readonly uid: string; readonly value: unknown }>;
   readonly backpressuredMs: number;
+  /** Checkpointing jobs: what sinks pre-committed at end of input, for the coordinator to commit. */
+  readonly finalCommittables: ReadonlyArray<{ readonly uid: string; readonly committables: readonly unknown[] }>;
 }

@@ -15,12 +15,17 @@ export function consumerRings(n: number, ringBytes = 64 * 1024): { rings: Shared
  * An InputHandler that keeps every record in arrival order, and beside each the key group it
  * came with (−1 for plain records, the producer's key group for keyed records).
  */
-export function collector(): InputHandler & { records: unknown[]; keyGroups: number[] } {
+export function collector(): InputHandler & { records: unknown[]; keyGroups: number[]; barriers: number[] } {
   const records: unknown[] = [];
   const keyGroups: number[] = [];
+  const barriers: number[] = [];
   return {
     records,
     keyGroups,
+    barriers,
+    processBarrier(barrier) {
+      barriers.push(barrier.checkpointId);
+    },
     processRecord(record: unknown) {
       records.push(record);
       keyGroups.push(-1);

@@ -1,17 +1,20 @@
 /**
  * FileSink: writes records as JSON lines into part files that become visible only by an atomic
- * rename when committed (at the end of a bounded job now, on checkpoint completion later). The
- * constructor runs wherever the job module is evaluated and touches no file; each writer runs
- * with synchronous `fs` calls on its sink subtask's worker thread.
+ * rename when committed: on checkpoint completion (two-phase commit) in a checkpointing job, at
+ * the end of a bounded job otherwise. The constructor runs wherever the job module is evaluated
+ * and touches no file; writers run with synchronous `fs` calls on the sink subtask's worker
+ * thread; the committer runs there or on the main thread.
  *
  * Life of part n of subtask s, all in `directory` (hidden names start with '.'):
  *
- *   first write            part > maxPartBytes, or finish()          commit: finish()
- *        │                 flush, fsync, close, rename               (later: checkpoint complete)
- *        ▼                            │                                  rename, fsync dir
- *   .part-s-n.jsonl.inprogress ───────┴──► .part-s-n.jsonl.pending ─────────┴──► part-s-n.jsonl
+ *   first write        part > maxPartBytes, a checkpoint          commit: that checkpoint
+ *        │             barrier (prepareCommit), or end of input   completes (or finish()
+ *        │             flush, fsync, close, rename                without checkpoints)
+ *        ▼                            │                           rename, fsync dir
+ *   .part-s-n.jsonl.inprogress ───────┴──► .part-s-n.jsonl.pending ─────┴──► part-s-n.jsonl
  *        │
- *        └── close() without finish(): stays hidden (garbage for recovery to clean up)
+ *        └── a failure before the commit: stays hidden; the committer's cleanup() removes it
+ *            when the job restores (unless the restored checkpoint still needs it)
  *
  * A file is visible iff it is committed; part n+1 is opened lazily by the next record after a
  * roll, so a subtask that receives nothing commits nothing.
@@ -25,11 +28,12 @@ import {
   openSync,
   readdirSync,
   renameSync,
+  rmSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { WeirError } from '../../errors.ts';
-import type { Sink, SinkContext, SinkWriter } from '../../task/sink.ts';
+import type { Committer, Sink, SinkContext, SinkWriter } from '../../task/sink.ts';
 
 export interface FileSinkOptions {
   /** Directory of the part files; created (recursively) if missing. */
@@ -42,6 +46,12 @@ export interface FileSinkOptions {
 export interface FileSinkResult {
   readonly directory: string;
   readonly files: readonly string[];
+}
+
+/** A part pre-committed at a checkpoint: file names in the sink's directory. */
+export interface FileSinkCommittable {
+  readonly pending: string;
+  readonly committed: string;
 }
 
 export const DEFAULT_MAX_PART_BYTES = 128 * 1024 * 1024;
@@ -70,6 +80,69 @@ export class FileSink<T> implements Sink<T> {
   createWriter(context: SinkContext): FileSinkWriter<T> {
     return new FileSinkWriter<T>(this.#directory, this.#maxPartBytes, context);
   }
+
+  createCommitter(): FileSinkCommitter {
+    return new FileSinkCommitter(this.#directory);
+  }
+}
+
+/**
+ * Makes pre-committed parts visible (rename, then fsync the directory) and, on restore, removes
+ * hidden part files no restored checkpoint refers to. Idempotent. Assumes the directory belongs
+ * to this one job.
+ */
+export class FileSinkCommitter implements Committer {
+  readonly #directory: string;
+
+  constructor(directory: string) {
+    this.#directory = directory;
+  }
+
+  commit(committables: readonly unknown[]): void {
+    if (committables.length === 0) return;
+    for (const value of committables) {
+      const { pending, committed } = toCommittable(value);
+      const from = join(this.#directory, pending);
+      const to = join(this.#directory, committed);
+      try {
+        renameSync(from, to);
+      } catch (cause) {
+        const alreadyCommitted = (cause as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(to);
+        if (!alreadyCommitted) {
+          throw new WeirError('WEIR_SINK_FAILED', `FileSink: cannot commit ${from}: ${(cause as Error).message}`, { cause });
+        }
+      }
+    }
+    fsyncDirectory(this.#directory);
+  }
+
+  cleanup(keep: readonly unknown[]): void {
+    const kept = new Set(keep.map((value) => toCommittable(value).pending));
+    let names: string[];
+    try {
+      names = readdirSync(this.#directory);
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new WeirError('WEIR_SINK_FAILED', `FileSink: cannot list ${this.#directory}: ${(cause as Error).message}`, { cause });
+    }
+    let removed = false;
+    for (const name of names) {
+      if (!HIDDEN_PART.test(name) || kept.has(name)) continue;
+      rmSync(join(this.#directory, name), { force: true });
+      removed = true;
+    }
+    if (removed) fsyncDirectory(this.#directory);
+  }
+}
+
+const HIDDEN_PART = /^\.part-\d+-\d+\.jsonl\.(?:inprogress|pending)$/;
+
+function toCommittable(value: unknown): FileSinkCommittable {
+  const c = value as FileSinkCommittable;
+  const ok = typeof c === 'object' && c !== null && typeof c.pending === 'string' && typeof c.committed === 'string'
+    && HIDDEN_PART.test(c.pending) && /^part-\d+-\d+\.jsonl$/.test(c.committed);
+  if (!ok) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `FileSink: not a committable: ${JSON.stringify(value)}`);
+  return c;
 }
 
 /** The names of part `partIndex` of subtask `subtaskIndex` in each stage of its life. */
@@ -125,6 +198,8 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
   #pending: PendingPart[] = [];
   /** Paths of parts this writer committed, for `result()`. */
   readonly #committed: string[] = [];
+  /** Final paths of parts handed out by prepareCommit (two-phase commit). */
+  readonly #prepared: string[] = [];
 
   constructor(directory: string, maxPartBytes: number, context: SinkContext) {
     this.#directory = directory;
@@ -178,9 +253,28 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
     this.#finished = true;
   }
 
-  /** Where this subtask's output went: the directory and the files it committed. */
+  /**
+   * Two-phase commit, phase one: roll the open part to pending and hand over every pending part.
+   * They become visible when the checkpoint completes (FileSinkCommitter).
+   */
+  prepareCommit(_checkpointId: number): FileSinkCommittable[] {
+    if (!this.#opened) this.open();
+    if (this.#fd !== undefined) this.#rollPart();
+    const committables = this.#pending.map((part) => ({
+      pending: basename(part.pendingPath),
+      committed: basename(part.committedPath),
+    }));
+    for (const part of this.#pending) this.#prepared.push(part.committedPath);
+    this.#pending = [];
+    return committables;
+  }
+
+  /**
+   * Where this subtask's output went: the directory and its files — committed by this writer,
+   * or (two-phase commit) prepared for the commit that follows the job's end.
+   */
   result(): FileSinkResult {
-    return { directory: this.#directory, files: [...this.#committed] };
+    return { directory: this.#directory, files: [...this.#committed, ...this.#prepared] };
   }
 
   /** Releases the open file; without `finish()` everything written stays in hidden files. */

@@ -72,12 +72,38 @@ export class GeneratorSource<T> implements Source<T> {
   createReader(context: SourceReaderContext): GeneratorSourceReader<T> {
     const { subtaskIndex, parallelism } = context;
     const rate = this.#ratePerSecond === undefined ? undefined : this.#ratePerSecond / parallelism;
-    if (this.#count === undefined) {
-      return new GeneratorSourceReader(this.#generate, subtaskIndex, parallelism, Infinity, rate, this.#now);
-    }
-    const [start, end] = generatorRange(this.#count, subtaskIndex, parallelism);
-    return new GeneratorSourceReader(this.#generate, start, 1, end, rate, this.#now);
+    const splits = context.restoredState === undefined ? [this.initialSplit(subtaskIndex, parallelism)] : context.restoredState.map(toSplit);
+    return new GeneratorSourceReader(this.#generate, splits, rate, this.#now);
   }
+
+  /**
+   * The split a subtask starts with: its contiguous range when bounded, every p-th index from
+   * its own when unbounded. Splits are what checkpoints store; after a restore at another
+   * parallelism they are dealt out again, so a subtask may hold several.
+   */
+  initialSplit(subtaskIndex: number, parallelism: number): GeneratorSplit {
+    if (this.#count === undefined) return { next: subtaskIndex, step: parallelism, end: null };
+    const [start, end] = generatorRange(this.#count, subtaskIndex, parallelism);
+    return { next: start, step: 1, end };
+  }
+}
+
+/** An arithmetic run of indices: next, next + step, … below end (null: unbounded). Plain data. */
+export interface GeneratorSplit {
+  readonly next: number;
+  readonly step: number;
+  readonly end: number | null;
+}
+
+function toSplit(value: unknown): GeneratorSplit {
+  const split = value as GeneratorSplit;
+  const ok =
+    typeof split === 'object' && split !== null &&
+    Number.isSafeInteger(split.next) && split.next >= 0 &&
+    Number.isSafeInteger(split.step) && split.step >= 1 &&
+    (split.end === null || (Number.isSafeInteger(split.end) && split.end >= 0));
+  if (!ok) throw new WeirError('WEIR_SOURCE_FAILED', `GeneratorSource cannot restore the split ${JSON.stringify(value)}`, { retriable: false });
+  return { next: split.next, step: split.step, end: split.end };
 }
 
 /**
@@ -92,90 +118,70 @@ export function generatorRange(count: number, subtaskIndex: number, parallelism:
 }
 
 /**
- * Emits indices first, first + stride, … below `end`. Bounded subtasks use stride 1 over their
- * range; unbounded ones stride by the parallelism with `end` = Infinity.
+ * Emits the indices of its splits, one batch per pollNext, taking the splits in turn (so that
+ * several unbounded splits all progress). Its checkpoint state is the list of splits with their
+ * next index.
  */
 export class GeneratorSourceReader<T> implements SourceReader<T> {
   readonly #generate: (index: number) => T;
-  readonly #first: number;
-  readonly #stride: number;
-  readonly #end: number;
+  /** Mutable copies; `next` advances. Exhausted splits are dropped. */
+  readonly #splits: Array<{ next: number; step: number; end: number }>;
+  #turn = 0;
   /** Records per millisecond for this subtask, or undefined when unlimited. */
   readonly #ratePerMs: number | undefined;
   readonly #now: () => number;
-  #position: number;
-  /** Rate limiter: record k after `#rateBase` is due at `#rateStart + k / #ratePerMs`. */
+  /** Rate limiter: record k after `#rateStart` is due at `#rateStart + k / #ratePerMs`. */
   #rateStart: number | undefined;
   #emittedSinceStart = 0;
 
   constructor(
     generate: (index: number) => T,
-    first: number,
-    stride: number,
-    end: number,
+    splits: readonly GeneratorSplit[],
     ratePerSecond: number | undefined,
     now: () => number,
   ) {
     this.#generate = generate;
-    this.#first = first;
-    this.#stride = stride;
-    this.#end = end;
+    this.#splits = splits
+      .map((s) => ({ next: s.next, step: s.step, end: s.end ?? Infinity }))
+      .filter((s) => s.next < s.end);
     this.#ratePerMs = ratePerSecond === undefined ? undefined : ratePerSecond / 1000;
     this.#now = now;
-    this.#position = first;
   }
 
-  /** The next index this reader will emit (its end when exhausted); what a checkpoint stores. */
-  get position(): number {
-    return this.#position;
+  /** The next index of the first remaining split (undefined when exhausted); for tests and logs. */
+  get position(): number | undefined {
+    return this.#splits[0]?.next;
   }
 
-  /**
-   * Continues from `position`, which must be an index this reader owns (or its end). Restarts
-   * the rate limiter's clock.
-   */
-  seek(position: number): void {
-    const owned =
-      Number.isSafeInteger(position) &&
-      position >= this.#first &&
-      position <= this.#end &&
-      (position - this.#first) % this.#stride === 0;
-    if (!owned) {
-      const range =
-        this.#stride === 1
-          ? `[${this.#first}, ${this.#end}]`
-          : `${this.#first} + k·${this.#stride}`;
-      throw new WeirError(
-        'WEIR_INVALID_ARGUMENT',
-        `GeneratorSource reader cannot seek to ${describe(position)}: this subtask owns ${range}`,
-      );
-    }
-    this.#position = position;
-    this.#rateStart = undefined;
-    this.#emittedSinceStart = 0;
+  /** Checkpoint state: the remaining splits, each with the next index to emit. */
+  snapshotState(): GeneratorSplit[] {
+    return this.#splits.map((s) => ({ next: s.next, step: s.step, end: s.end === Infinity ? null : s.end }));
   }
 
   pollNext(output: SourceOutput<T>): PollStatus {
-    if (this.#position >= this.#end) return 'end';
+    if (this.#splits.length === 0) return 'end';
     let budget = GENERATOR_BATCH_SIZE;
     if (this.#ratePerMs !== undefined) {
       budget = this.#rateBudget();
       if (budget <= 0) return this.#msUntilNextDue();
     }
+    if (this.#turn >= this.#splits.length) this.#turn = 0;
+    const split = this.#splits[this.#turn]!;
     const generate = this.#generate;
-    const stride = this.#stride;
-    const end = this.#end;
-    let position = this.#position;
+    const { step, end } = split;
     let emitted = 0;
-    while (emitted < budget && position < end) {
-      output.collect(generate(position));
-      position += stride;
+    while (emitted < budget && split.next < end) {
+      const index = split.next;
+      // Advance before emitting: a checkpoint taken inside collect() (never, barriers come
+      // between polls) or an error leaves the split exactly after the last emitted record.
+      split.next = index + step;
       emitted++;
-      // Advance after each record so a throwing generate/collect leaves an exact position.
-      this.#position = position;
+      output.collect(generate(index));
     }
     this.#emittedSinceStart += emitted;
-    if (position >= end) return 'end';
+    if (split.next >= end) this.#splits.splice(this.#turn, 1);
+    else this.#turn++;
+    if (this.#splits.length === 0) return 'end';
     if (this.#ratePerMs !== undefined && this.#rateBudget() <= 0) return this.#msUntilNextDue();
     return 'more';
   }

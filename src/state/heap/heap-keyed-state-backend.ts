@@ -5,8 +5,9 @@
  * heap backend; snapshots (checkpoint issue) serialize at the barrier.
  */
 import { WeirError } from '../../errors.ts';
-import type { CanonicalKey, KeyGroupRange } from '../key-groups.ts';
-import type { KeyedStateBackend } from '../keyed-state-backend.ts';
+import { deserialize, serialize } from 'node:v8';
+import { keyGroupOf, type CanonicalKey, type KeyGroupRange } from '../key-groups.ts';
+import type { KeyedStateBackend, KeyGroupBlock } from '../keyed-state-backend.ts';
 import type {
   AggregateFunction,
   AggregatingState,
@@ -38,16 +39,60 @@ type StateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating';
 interface RegisteredState {
   kind: StateKind;
   table: Map<CanonicalKey, unknown>;
+  /** Undefined for state restored from a checkpoint and not yet asked for by the function. */
   handle: unknown;
 }
 
+/**
+ * A key group's block (v8 serialization, so Map, Set, Date, bigint and the like survive):
+ * an array of [stateName, kind, entries] with entries an array of [key, value].
+ */
+type KeyGroupContent = Array<[name: string, kind: StateKind, entries: Array<[CanonicalKey, unknown]>]>;
+
+const STATE_KINDS: ReadonlySet<string> = new Set(['value', 'list', 'map', 'reducing', 'aggregating']);
+
 export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroupRange: KeyGroupRange;
+  readonly #maxParallelism: number;
   readonly #context = new KeyContext();
   readonly #states = new Map<string, RegisteredState>();
 
-  constructor(keyGroupRange: KeyGroupRange) {
+  constructor(keyGroupRange: KeyGroupRange, maxParallelism: number) {
     this.keyGroupRange = keyGroupRange;
+    this.#maxParallelism = maxParallelism;
+  }
+
+  snapshot(): KeyGroupBlock[] {
+    // Tables are keyed by canonical key only, so each entry's key group is computed here, once
+    // per checkpoint, instead of on every access.
+    const groups = new Map<number, KeyGroupContent>();
+    for (const [name, state] of this.#states) {
+      for (const [key, value] of state.table) {
+        const keyGroup = keyGroupOf(key, this.#maxParallelism);
+        let content = groups.get(keyGroup);
+        if (content === undefined) groups.set(keyGroup, (content = []));
+        let section = content[content.length - 1];
+        if (section === undefined || section[0] !== name) content.push((section = [name, state.kind, []]));
+        section[2].push([key, value]);
+      }
+    }
+    return [...groups.keys()].sort((a, b) => a - b).map((keyGroup) => ({ keyGroup, bytes: serialize(groups.get(keyGroup)) }));
+  }
+
+  restore(blocks: Iterable<KeyGroupBlock>): void {
+    const { start, end } = this.keyGroupRange;
+    for (const { keyGroup, bytes } of blocks) {
+      if (keyGroup < start || keyGroup > end) {
+        throw new WeirError('WEIR_INTERNAL', `key group ${keyGroup} restored into a backend owning [${start}, ${end}]`);
+      }
+      const content = deserialize(bytes) as KeyGroupContent;
+      for (const [name, kind, entries] of content) {
+        if (!STATE_KINDS.has(kind)) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `restored state '${name}' has unknown kind ${String(kind)}`);
+        let state = this.#states.get(name);
+        if (state === undefined) this.#states.set(name, (state = { kind, table: new Map(), handle: undefined }));
+        for (const [key, value] of entries) state.table.set(key, value);
+      }
+    }
   }
 
   setCurrentKey(key: CanonicalKey, keyGroup: number): void {
@@ -102,9 +147,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       if (existing.kind !== kind) {
         throw new WeirError(
           'WEIR_INVALID_ARGUMENT',
-          `state '${name}' is already registered as ${existing.kind} state, cannot get it as ${kind} state`,
+          `state '${name}' is ${existing.handle === undefined ? 'restored from the checkpoint' : 'already registered'} as ${existing.kind} state, cannot get it as ${kind} state`,
         );
       }
+      existing.handle ??= create(existing.table);
       return existing.handle as S;
     }
     const table = new Map<CanonicalKey, unknown>();

@@ -10,7 +10,13 @@ import { HeapKeyedStateBackend } from '../../state/heap/heap-keyed-state-backend
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
 import type { KeySelector, RuntimeContext } from '../functions.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
-import { StreamOperator, type OperatorContext, type Output } from './stream-operator.ts';
+import {
+  StreamOperator,
+  type OperatorContext,
+  type OperatorSnapshotData,
+  type Output,
+  type RestoredOperatorState,
+} from './stream-operator.ts';
 
 export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
   protected readonly backend: KeyedStateBackend;
@@ -23,6 +29,7 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
     this.#keySelector = (node.transformation as { keySelector: KeySelector<unknown, unknown> }).keySelector;
     this.backend = new HeapKeyedStateBackend(
       keyGroupRangeFor(context.subtaskIndex, context.parallelism, context.maxParallelism),
+      context.maxParallelism,
     );
   }
 
@@ -79,6 +86,15 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
       getReducingState: (name, reduce) => backend.getReducingState(name, reduce),
       getAggregatingState: (name, aggregate) => backend.getAggregatingState(name, aggregate),
     };
+  }
+
+  override restoreState(state: RestoredOperatorState): void {
+    const { start, end } = this.backend.keyGroupRange;
+    this.backend.restore(state.keyedBlocks.filter((block) => block.keyGroup >= start && block.keyGroup <= end));
+  }
+
+  override snapshotState(): OperatorSnapshotData {
+    return { uid: this.node.uid, keyGroupRange: this.backend.keyGroupRange, keyedBlocks: this.backend.snapshot() };
   }
 
   override close(): void {

@@ -6,12 +6,32 @@
  */
 import { WeirError } from '../../errors.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
+import type { KeyGroupRange } from '../../state/key-groups.ts';
+import type { KeyGroupBlock } from '../../state/keyed-state-backend.ts';
+
+/** What an operator's synchronous snapshot phase hands to the task's async phase. */
+export interface OperatorSnapshotData {
+  readonly uid: string;
+  /** Keyed operators: the key groups they own, and one block per non-empty key group. */
+  readonly keyGroupRange?: KeyGroupRange;
+  readonly keyedBlocks?: readonly KeyGroupBlock[];
+  /** Operator list state (source splits, sink committables): plain entries, redistributable. */
+  readonly operatorState?: readonly unknown[];
+}
+
+/** State given back to an operator before open() when a job restores from a checkpoint. */
+export interface RestoredOperatorState {
+  readonly keyedBlocks: readonly KeyGroupBlock[];
+  readonly operatorState: readonly unknown[];
+}
 
 export interface Output<T> {
   collect(record: T): void;
 }
 
 export interface OperatorContext {
+  /** True when the job takes checkpoints (sinks then commit in two phases). */
+  readonly checkpointing: boolean;
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
@@ -37,6 +57,17 @@ export abstract class StreamOperator<I, O> {
   finish(): void | Promise<void> {}
   /** Release resources; runs after success and after failure. */
   close(): void | Promise<void> {}
+
+  /** Before open(), when restoring: the state this subtask owns in the checkpoint. */
+  restoreState(_state: RestoredOperatorState): void {}
+
+  /** Synchronous snapshot phase at a barrier; undefined for stateless operators. */
+  snapshotState(_checkpointId: number): OperatorSnapshotData | undefined {
+    return undefined;
+  }
+
+  /** The checkpoint completed (every task acknowledged and its metadata is durable). */
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
 
   /** Wraps an error thrown by this operator's user code. */
   protected userError(error: unknown, phase = 'processElement'): WeirError {

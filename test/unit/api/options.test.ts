@@ -25,6 +25,10 @@ test('no options resolve to the documented defaults', () => {
     recordCodec: undefined,
     signal: undefined,
     cancelGraceMs: 5000,
+    checkpointing: undefined,
+    restartStrategy: undefined,
+    onWarning: undefined,
+    faultInjection: undefined,
   };
   assert.equal(resolveRunOptions(), expected);
   assert.equal(resolveRunOptions({}), expected);
@@ -50,6 +54,10 @@ test('valid options are passed through', () => {
     recordCodec: 'json',
     signal,
     cancelGraceMs: 0,
+    checkpointing: undefined,
+    restartStrategy: undefined,
+    onWarning: undefined,
+    faultInjection: undefined,
   });
 });
 

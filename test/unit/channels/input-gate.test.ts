@@ -6,7 +6,6 @@ import { InputGate } from '../../../src/channels/input-gate.ts';
 import { defaultRecordCodec, recordCodecByName } from '../../../src/channels/record-codec.ts';
 import { Doorbell, RingWriter, createDoorbell } from '../../../src/channels/ring-buffer.ts';
 import {
-  FRAME_BARRIER,
   FRAME_END_OF_PARTITION,
   FRAME_KEYED_RECORD,
   FRAME_RECORD,
@@ -129,7 +128,6 @@ test('hasData sees a published frame on any open channel and ignores unpublished
 test('a frame type the gate does not handle throws WEIR_MALFORMED_FRAME naming the channel and the type', () => {
   for (const [type, length] of [
     [FRAME_WATERMARK, 8],
-    [FRAME_BARRIER, 20],
     [6, 0],
     [15, 4],
   ] as const) {
@@ -206,6 +204,9 @@ test('a handler that throws leaves the consumed frames released, so the gate can
     },
     processKeyedRecord() {
       assert.unreachable('plain records only');
+    },
+    processBarrier() {
+      assert.unreachable('no barriers here');
     },
   };
   assert.throws(() => gate.poll(failing, 10), /user function failed/);

@@ -92,30 +92,36 @@ test('unbounded subtasks stride by the parallelism and never end', () => {
   for (let i = 0; i < 3 * GENERATOR_BATCH_SIZE; i++) assert.ok(seen.has(i), `index ${i} emitted`);
 });
 
-test('position tracks the next index and seek continues from it', () => {
-  const source = new GeneratorSource({ count: 10, generate: (i) => i });
-  const reader = source.createReader(context(1, 2)); // owns [5, 10)
-  assert.is(reader.position, 5);
-  reader.seek(8);
-  assert.is(reader.position, 8);
-  assert.equal(drain(reader).records, [8, 9]);
-  assert.is(reader.position, 10);
-  reader.seek(5);
-  assert.equal(drain(reader).records, [5, 6, 7, 8, 9]);
-  reader.seek(10);
-  assert.equal(drain(reader).records, []);
+test('snapshotState gives the remaining split, and a reader restored from it continues exactly there', () => {
+  const source = new GeneratorSource({ count: 3000, generate: (i) => i });
+  const reader = source.createReader(context(1, 2)); // owns [1500, 3000)
+  const first: number[] = [];
+  reader.pollNext({ collect: (r) => first.push(r) });
+  assert.equal(reader.snapshotState(), [{ next: 1500 + GENERATOR_BATCH_SIZE, step: 1, end: 3000 }]);
+  const restored = source.createReader({ ...context(0, 1), restoredState: reader.snapshotState() });
+  assert.equal(drain(restored).records, Array.from({ length: 3000 - 1500 - GENERATOR_BATCH_SIZE }, (_, i) => 1500 + GENERATOR_BATCH_SIZE + i));
+  assert.equal(restored.snapshotState(), []);
 });
 
-test('seek refuses a position the subtask does not own', () => {
-  const bounded = new GeneratorSource({ count: 10, generate: (i) => i }).createReader(context(1, 2));
-  expectCode(() => bounded.seek(4), 'WEIR_INVALID_ARGUMENT', /cannot seek to 4: this subtask owns \[5, 10\]/);
-  expectCode(() => bounded.seek(11), 'WEIR_INVALID_ARGUMENT', /seek to 11/);
-  const unbounded = new GeneratorSource({ generate: (i) => i }).createReader(context(1, 3));
-  expectCode(() => unbounded.seek(3), 'WEIR_INVALID_ARGUMENT', /owns 1 \+ k·3/);
-  unbounded.seek(7);
+test('a reader holding several splits emits all of them, taking turns', () => {
+  const source = new GeneratorSource({ generate: (i) => i });
+  // Two unbounded splits of a parallelism-2 job, restored into one subtask.
+  const reader = source.createReader({ ...context(0, 1), restoredState: [{ next: 0, step: 2, end: null }, { next: 1, step: 2, end: null }] });
   const records: number[] = [];
-  unbounded.pollNext({ collect: (r) => records.push(r) });
-  assert.equal(records.slice(0, 3), [7, 10, 13]);
+  reader.pollNext({ collect: (r) => records.push(r) });
+  reader.pollNext({ collect: (r) => records.push(r) });
+  assert.is(records.length, 2 * GENERATOR_BATCH_SIZE);
+  assert.equal(records.slice(0, 2), [0, 2]);
+  assert.equal(records.slice(GENERATOR_BATCH_SIZE, GENERATOR_BATCH_SIZE + 2), [1, 3]);
+  assert.equal(reader.snapshotState(), [
+    { next: 2 * GENERATOR_BATCH_SIZE, step: 2, end: null },
+    { next: 1 + 2 * GENERATOR_BATCH_SIZE, step: 2, end: null },
+  ]);
+});
+
+test('a restored split that is malformed is a clear error', () => {
+  const source = new GeneratorSource({ count: 10, generate: (i) => i });
+  expectCode(() => source.createReader({ ...context(0, 1), restoredState: [{ next: -1, step: 1, end: 10 }] }), 'WEIR_SOURCE_FAILED', /cannot restore the split/);
 });
 
 test('ratePerSecond is shared by the subtasks and returns the wait when ahead of the clock', () => {
@@ -153,18 +159,6 @@ test('rate limiting caps the catch-up after a stall at one second of records', (
   assert.is(records.length, 101);
 });
 
-test('the rate limiter restarts after seek', () => {
-  let now = 0;
-  const source = new GeneratorSource({ count: 50, ratePerSecond: 10, generate: (i) => i, now: () => now });
-  const reader = source.createReader(context(0, 1));
-  const records: number[] = [];
-  const output = { collect: (r: number) => records.push(r) };
-  assert.is(reader.pollNext(output), 100);
-  reader.seek(20);
-  assert.is(reader.pollNext(output), 100);
-  assert.equal(records, [0, 20]);
-});
-
 test('options are validated with messages naming the option', () => {
   const generate = (i: number) => i;
   expectCode(
@@ -192,9 +186,9 @@ test('options are validated with messages naming the option', () => {
 test('large counts split without precision loss', () => {
   const count = Number.MAX_SAFE_INTEGER;
   const source = new GeneratorSource({ count, generate: (i) => i });
-  const last = source.createReader(context(6, 7));
-  last.seek(count - 1);
+  const last = source.createReader({ ...context(6, 7), restoredState: [{ next: count - 1, step: 1, end: count }] });
   assert.equal(drain(last).records, [count - 1]);
+  assert.equal(source.initialSplit(6, 7).end, count);
 });
 
 test.run();

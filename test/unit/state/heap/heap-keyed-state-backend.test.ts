@@ -22,7 +22,7 @@ function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
 }
 
 function backend(): HeapKeyedStateBackend & { use(key: unknown): void } {
-  const b = new HeapKeyedStateBackend({ start: 0, end: 127 }) as HeapKeyedStateBackend & { use(key: unknown): void };
+  const b = new HeapKeyedStateBackend({ start: 0, end: 127 }, 128) as HeapKeyedStateBackend & { use(key: unknown): void };
   b.use = (key: unknown) => {
     const canonical = canonicalKey(key);
     b.setCurrentKey(canonical, keyGroupOf(canonical, 128));
@@ -335,7 +335,7 @@ test('entryCount counts (state, key) pairs across every state, and dispose forge
 });
 
 test('the backend reports the key-group range it was created for', () => {
-  assert.equal(new HeapKeyedStateBackend({ start: 3, end: 9 }).keyGroupRange, { start: 3, end: 9 });
+  assert.equal(new HeapKeyedStateBackend({ start: 3, end: 9 }, 128).keyGroupRange, { start: 3, end: 9 });
 });
 
 test.run();

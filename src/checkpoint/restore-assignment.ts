@@ -1,0 +1,86 @@
+/**
+ * Decides what each subtask of a job restores from a completed checkpoint, at any parallelism:
+ * keyed state by key-group range (every old state file whose range overlaps the new one), list
+ * state (source splits) kept per subtask when the parallelism is unchanged and dealt round robin
+ * otherwise, and sink committables handed to the coordinator to commit before the job starts.
+ * Main thread; the decision itself is a pure function, tested without threads.
+ */
+import { WeirError } from '../errors.ts';
+import type { JobGraph } from '../graph/job-graph.ts';
+import { keyGroupRangeFor } from '../state/key-groups.ts';
+import type { StateHandle } from '../storage/checkpoint-storage.ts';
+import type { SubtaskRestore } from '../task/checkpoint-messages.ts';
+import type { CheckpointMetadata } from './metadata.ts';
+
+/** A checkpoint's metadata with its list states decoded: per uid, one list per old subtask. */
+export interface LoadedCheckpoint {
+  readonly metadata: CheckpointMetadata;
+  readonly lists: ReadonlyMap<string, ReadonlyArray<readonly unknown[]>>;
+}
+
+export interface RestorePlan {
+  /** By `${vertexIndex}/${subtaskIndex}`. */
+  readonly subtasks: ReadonlyMap<string, SubtaskRestore>;
+  /** Sink uid → committables the restored checkpoint holds (to commit before starting). */
+  readonly sinkCommittables: ReadonlyMap<string, readonly unknown[]>;
+}
+
+export function subtaskKey(vertexIndex: number, subtaskIndex: number): string {
+  return `${vertexIndex}/${subtaskIndex}`;
+}
+
+export function planRestore(loaded: LoadedCheckpoint, graph: JobGraph): RestorePlan {
+  const { metadata } = loaded;
+  if (metadata.maxParallelism !== graph.maxParallelism) {
+    throw new WeirError(
+      'WEIR_CHECKPOINT_INCOMPATIBLE',
+      `checkpoint ${metadata.checkpointId} was taken with maxParallelism ${metadata.maxParallelism}, the job now has ${graph.maxParallelism}: key groups cannot be remapped (set options.maxParallelism to ${metadata.maxParallelism})`,
+      { context: { checkpointId: metadata.checkpointId } },
+    );
+  }
+  const nodes = new Map(graph.nodes.map((node) => [node.uid, node]));
+  for (const op of metadata.operators) {
+    if (!nodes.has(op.uid)) {
+      throw new WeirError(
+        'WEIR_CHECKPOINT_INCOMPATIBLE',
+        `checkpoint ${metadata.checkpointId} holds state of operator '${op.uid}', which this job does not have (keep uids stable across versions: set .uid() on stateful operators)`,
+        { context: { checkpointId: metadata.checkpointId, operatorId: op.uid } },
+      );
+    }
+  }
+  const snapshots = new Map(metadata.operators.map((op) => [op.uid, op]));
+  const sinkCommittables = new Map<string, readonly unknown[]>();
+  const subtasks = new Map<string, SubtaskRestore>();
+  for (const vertex of graph.vertices) {
+    for (let subtaskIndex = 0; subtaskIndex < vertex.parallelism; subtaskIndex++) {
+      const operators: Record<string, { keyed: StateHandle[]; operatorState: unknown[] }> = {};
+      for (const node of vertex.chain) {
+        const snapshot = snapshots.get(node.uid);
+        if (snapshot === undefined) continue;
+        const lists = loaded.lists.get(node.uid) ?? [];
+        if (node.transformation.kind === 'sink') {
+          if (subtaskIndex === 0) sinkCommittables.set(node.uid, lists.flat());
+          continue;
+        }
+        const range = keyGroupRangeFor(subtaskIndex, vertex.parallelism, graph.maxParallelism);
+        const keyed = snapshot.subtasks.flatMap((s) =>
+          s.keyed !== undefined && s.keyGroupRange !== undefined && s.keyGroupRange.start <= range.end && s.keyGroupRange.end >= range.start
+            ? [s.keyed]
+            : [],
+        );
+        operators[node.uid] = { keyed, operatorState: dealListState(lists, subtaskIndex, vertex.parallelism) };
+      }
+      subtasks.set(subtaskKey(vertex.index, subtaskIndex), { checkpointId: metadata.checkpointId, operators });
+    }
+  }
+  return { subtasks, sinkCommittables };
+}
+
+/**
+ * Flink's list-state redistribution: unchanged parallelism keeps each subtask's own entries;
+ * otherwise all entries, in old-subtask order, are dealt round robin.
+ */
+export function dealListState(lists: ReadonlyArray<readonly unknown[]>, subtaskIndex: number, parallelism: number): unknown[] {
+  if (lists.length === parallelism) return [...(lists[subtaskIndex] ?? [])];
+  return lists.flat().filter((_, i) => i % parallelism === subtaskIndex);
+}

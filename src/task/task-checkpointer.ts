@@ -1,0 +1,180 @@
+/**
+ * A subtask's part in checkpoints: receives triggers and notifications from the coordinator
+ * (MessagePort), takes the synchronous snapshot of its whole chain at a barrier and forwards
+ * the barrier, then persists the snapshot asynchronously (compression on the libuv pool, file
+ * writes with async I/O, so the subtask keeps processing) and acknowledges with state handles.
+ * Also restores a chain's state before it opens. Subtask worker thread.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { serialize, deserialize } from 'node:v8';
+import { toErrorRecord, WeirError } from '../errors.ts';
+import type { Barrier } from '../channels/frame-codec.ts';
+import type { Doorbell } from '../channels/ring-buffer.ts';
+import type { StateStore } from '../storage/state-store.ts';
+import { encodeKeyedStateFile, readKeyGroups } from '../storage/state-file.ts';
+import type { KeyGroupRange } from '../state/key-groups.ts';
+import type { FromSubtask, OperatorAck, SubtaskRestore, ToSubtask } from './checkpoint-messages.ts';
+import type { OperatorChain } from './operator-chain.ts';
+import type { OperatorSnapshotData, RestoredOperatorState } from './operators/stream-operator.ts';
+
+export class TaskCheckpointer {
+  /** Barriers the coordinator asked this source subtask to inject, oldest first. */
+  readonly triggers: Barrier[] = [];
+  /** A failure from an asynchronous step that must fail the subtask (a commit that threw). */
+  failure: unknown = undefined;
+  readonly #chain: OperatorChain;
+  readonly #store: StateStore;
+  readonly #port: MessagePort;
+  readonly #doorbell: Doorbell;
+  readonly #subtaskIndex: number;
+  /** Notifications are handled one at a time, in order. */
+  #notifications: Promise<void> = Promise.resolve();
+  readonly #persisting = new Set<Promise<void>>();
+
+  constructor(chain: OperatorChain, store: StateStore, port: MessagePort, doorbell: Doorbell, subtaskIndex: number) {
+    this.#chain = chain;
+    this.#store = store;
+    this.#port = port;
+    this.#doorbell = doorbell;
+    this.#subtaskIndex = subtaskIndex;
+  }
+
+  /** Starts listening to the coordinator and tells it this subtask is running. */
+  start(): void {
+    this.#port.on('message', (message: ToSubtask) => this.#onMessage(message));
+    this.#send({ type: 'running' });
+  }
+
+  /**
+   * The synchronous phase: snapshot every operator of the chain, then forward the barrier
+   * downstream (behind every record emitted before it). Persisting runs in the background.
+   */
+  checkpoint(barrier: Barrier): void {
+    const started = performance.now();
+    const snapshots: OperatorSnapshotData[] = [];
+    const source = this.#chain.source?.snapshotState(barrier.checkpointId);
+    if (source !== undefined) snapshots.push(source);
+    for (const operator of this.#chain.operators) {
+      const snapshot = operator.snapshotState(barrier.checkpointId);
+      if (snapshot !== undefined) snapshots.push(snapshot);
+    }
+    for (const writer of this.#chain.writers) {
+      writer.emitBarrier(barrier);
+      writer.flush();
+    }
+    const syncMs = performance.now() - started;
+    const startDelayMs = Math.max(0, Date.now() - barrier.timestamp);
+    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs);
+    this.#persisting.add(persisting);
+    void persisting.finally(() => this.#persisting.delete(persisting));
+  }
+
+  /** Waits for snapshots still being written (so their acknowledgements are sent) and notifications. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#persisting, this.#notifications]);
+  }
+
+  close(): void {
+    this.#port.removeAllListeners('message');
+    this.#port.close();
+  }
+
+  #onMessage(message: ToSubtask): void {
+    switch (message.type) {
+      case 'trigger':
+        this.triggers.push(message.barrier);
+        this.#doorbell.wake();
+        return;
+      case 'complete':
+        this.#notifications = this.#notifications.then(() => this.#notifyComplete(message.checkpointId));
+        return;
+      case 'abort':
+        return;
+    }
+  }
+
+  async #notifyComplete(checkpointId: number): Promise<void> {
+    if (this.failure !== undefined) return;
+    try {
+      for (const operator of this.#chain.operators) await operator.notifyCheckpointComplete(checkpointId);
+    } catch (error) {
+      this.failure = error;
+      this.#doorbell.wake();
+    }
+  }
+
+  async #persist(checkpointId: number, snapshots: OperatorSnapshotData[], syncMs: number, startDelayMs: number): Promise<void> {
+    const started = performance.now();
+    try {
+      const operators: OperatorAck[] = [];
+      let stateBytes = 0;
+      for (const snapshot of snapshots) {
+        const base = `${snapshot.uid}-${this.#subtaskIndex}`;
+        const ack: { uid: string; keyGroupRange?: KeyGroupRange; keyed?: OperatorAck['keyed']; operatorState?: OperatorAck['operatorState'] } = {
+          uid: snapshot.uid,
+        };
+        if (snapshot.keyGroupRange !== undefined) ack.keyGroupRange = snapshot.keyGroupRange;
+        if (snapshot.keyedBlocks !== undefined && snapshot.keyedBlocks.length > 0) {
+          const file = await encodeKeyedStateFile(snapshot.keyedBlocks);
+          const keyed = await this.#store.writeState(checkpointId, `${base}.keyed`, file);
+          ack.keyed = keyed;
+          stateBytes += keyed.bytes;
+        }
+        if (snapshot.operatorState !== undefined && snapshot.operatorState.length > 0) {
+          const list = await this.#store.writeState(checkpointId, `${base}.list`, serialize(snapshot.operatorState));
+          ack.operatorState = list;
+          stateBytes += list.bytes;
+        }
+        operators.push(ack);
+      }
+      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes });
+    } catch (error) {
+      const record = toErrorRecord(error);
+      this.#send({ type: 'decline', checkpointId, reason: `${record.code ?? record.name}: ${record.message}` });
+    }
+  }
+
+  #send(message: FromSubtask): void {
+    try {
+      this.#port.postMessage(message);
+    } catch {
+      // The coordinator closed the port (the attempt is over): nothing to tell.
+    }
+  }
+}
+
+/** Reads a chain's restored state and hands each operator its part; before the chain opens. */
+export async function restoreChain(
+  chain: OperatorChain,
+  restore: SubtaskRestore,
+  store: StateStore,
+): Promise<void> {
+  const targets = [...(chain.source === undefined ? [] : [chain.source]), ...chain.operators];
+  for (const target of targets) {
+    const entry = restore.operators[target.node.uid];
+    if (entry === undefined) continue;
+    const keyedBlocks = [];
+    for (const handle of entry.keyed) {
+      const file = await store.readState(handle);
+      try {
+        // A file of another parallelism may hold key groups this subtask does not own; the
+        // keyed operator keeps only its own range.
+        keyedBlocks.push(...readKeyGroups(file, () => true));
+      } catch (error) {
+        throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `keyed state file ${handle.path || '(inline)'} of '${target.node.uid}' is corrupt: ${(error as Error).message}`, {
+          cause: error,
+          context: { checkpointId: restore.checkpointId, operatorId: target.node.uid },
+        });
+      }
+    }
+    const state: RestoredOperatorState = { keyedBlocks, operatorState: entry.operatorState };
+    target.restoreState(state);
+  }
+}
+
+/** Decodes a persisted operator list state (v8 serialization of an array). */
+export function decodeListState(bytes: Uint8Array): unknown[] {
+  const value = deserialize(bytes) as unknown;
+  if (!Array.isArray(value)) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', 'operator list state is not a list');
+  return value;
+}
