@@ -6,6 +6,14 @@ export { StreamExecutionEnvironment } from './api/environment.ts';
 export { DataStream, DataStreamSink, KeyedStream } from './api/data-stream.ts';
 export { run } from './api/run.ts';
 export { RUN_OPTION_DEFAULTS, type RunOptions } from './api/options.ts';
+export {
+  CHECKPOINT_DEFAULTS,
+  type CheckpointingOptions,
+  type CheckpointingMode,
+  type CheckpointRetention,
+} from './checkpoint/checkpoint-config.ts';
+export type { CheckpointStats, CheckpointFailureReason } from './checkpoint/checkpoint-coordinator.ts';
+export type { RestartStrategyOptions } from './coordinator/restart-strategy.ts';
 export type { JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-coordinator.ts';
 export type { JobDefinition } from './graph/job-definition.ts';
 
@@ -29,11 +37,17 @@ export type {
   ValueState,
 } from './state/state.ts';
 export type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext } from './task/source.ts';
-export type { Sink, SinkContext, SinkWriter } from './task/sink.ts';
+export type { Committer, Sink, SinkContext, SinkWriter } from './task/sink.ts';
 
 export { GeneratorSource, type GeneratorSourceOptions } from './connectors/generator/generator-source.ts';
 export { FileSource, type FileSourceOptions } from './connectors/file/file-source.ts';
-export { FileSink, type FileSinkOptions, type FileSinkResult } from './connectors/file/file-sink.ts';
+export {
+  FileSink,
+  FileSinkCommitter,
+  type FileSinkCommittable,
+  type FileSinkOptions,
+  type FileSinkResult,
+} from './connectors/file/file-sink.ts';
 export { PrintSink, type PrintSinkOptions } from './connectors/print/print-sink.ts';
 export { CollectSink } from './connectors/collect/collect-sink.ts';
 export { DiscardingSink } from './connectors/discarding/discarding-sink.ts';

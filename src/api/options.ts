@@ -6,6 +6,7 @@ import { WeirError } from '../errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
 import type { FaultInjection } from '../coordinator/job-coordinator.ts';
+import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 
 export interface RunOptions {
@@ -29,6 +30,8 @@ export interface RunOptions {
   restartStrategy?: RestartStrategyOptions;
   /** Called with each warning while the job runs (restarts, skipped checkpoints). */
   onWarning?: (message: string) => void;
+  /** Called after each completed checkpoint with its statistics. */
+  onCheckpoint?: (stats: CheckpointStats) => void;
   /** @internal Chaos testing: kill subtask threads at seeded random moments. */
   faultInjection?: FaultInjection;
 }
@@ -41,7 +44,7 @@ export const RUN_OPTION_DEFAULTS = {
 
 const KNOWN = new Set([
   'parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs',
-  'checkpointing', 'restartStrategy', 'onWarning', 'faultInjection',
+  'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'faultInjection',
 ]);
 
 export interface ResolvedRunOptions {
@@ -55,6 +58,7 @@ export interface ResolvedRunOptions {
   readonly checkpointing: CheckpointConfig | undefined;
   readonly restartStrategy: RestartStrategyOptions | undefined;
   readonly onWarning: ((message: string) => void) | undefined;
+  readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
   readonly faultInjection: FaultInjection | undefined;
 }
 
@@ -113,6 +117,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     throw invalid('cancelGraceMs', 'a non-negative number of milliseconds', cancelGraceMs);
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw invalid('onWarning', 'a function', options.onWarning);
+  if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalid('onCheckpoint', 'a function', options.onCheckpoint);
   return {
     parallelism,
     maxParallelism,
@@ -124,6 +129,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     checkpointing: resolveCheckpointing(options.checkpointing),
     restartStrategy: options.restartStrategy === undefined ? undefined : validateRestartStrategy(options.restartStrategy),
     onWarning: options.onWarning,
+    onCheckpoint: options.onCheckpoint,
     faultInjection: resolveFaultInjection(options.faultInjection),
   };
 }

@@ -22,6 +22,7 @@ export async function run(job: string | URL, options: RunOptions = {}): Promise<
     checkpointing: resolved.checkpointing,
     restartStrategy: resolved.restartStrategy,
     onWarning: resolved.onWarning,
+    onCheckpoint: resolved.onCheckpoint,
     faultInjection: resolved.faultInjection,
   });
 }

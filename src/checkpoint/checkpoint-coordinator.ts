@@ -102,6 +102,8 @@ export class CheckpointCoordinator {
   readonly #retained: CheckpointMetadata[] = [];
   readonly history: CheckpointStats[] = [];
   #lastCompletion = -Infinity;
+  /** Completions whose `_metadata` is being written. */
+  readonly #completing = new Set<Promise<void>>();
   #consecutiveFailures = 0;
 
   constructor(config: CheckpointConfig, deps: CheckpointCoordinatorDeps) {
@@ -127,6 +129,16 @@ export class CheckpointCoordinator {
   adoptRestored(metadata: CheckpointMetadata): void {
     this.#retained.push(metadata);
     this.#nextId = Math.max(this.#nextId, metadata.checkpointId + 1);
+  }
+
+  /** New checkpoint ids go above `id` (a newer, unusable checkpoint may still be on disk). */
+  skipIdsUpTo(id: number): void {
+    this.#nextId = Math.max(this.#nextId, id + 1);
+  }
+
+  /** The id the next checkpoint will get. */
+  get nextCheckpointId(): number {
+    return this.#nextId;
   }
 
   /** An attempt starts: its subtasks; triggering begins once all report running. */
@@ -224,7 +236,16 @@ export class CheckpointCoordinator {
     if (pending === undefined || !pending.awaiting.has(key)) return;
     pending.acks.set(key, ack);
     pending.latestAckTimestamp = this.#now();
-    if (pending.complete) void this.#complete(pending);
+    if (pending.complete) {
+      const completing = this.#complete(pending);
+      this.#completing.add(completing);
+      void completing.finally(() => this.#completing.delete(completing));
+    }
+  }
+
+  /** Waits for checkpoints whose `_metadata` is being written (before a final commit or shutdown). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#completing]);
   }
 
   async #complete(pending: PendingCheckpoint): Promise<void> {

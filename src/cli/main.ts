@@ -7,6 +7,7 @@
  */
 import { cac } from 'cac';
 import { WeirError } from '../errors.ts';
+import { listCheckpointsCommand } from './checkpoints-command.ts';
 import { runCommand, UsageError, type RunFlags } from './run-command.ts';
 
 const cli = cac('weir');
@@ -18,10 +19,26 @@ cli
   .option('--param <key=value>', 'A job parameter, read as env.params.key (repeatable)')
   .option('--ring-bytes <bytes>', 'Capacity of each channel ring, a power of two (default 262144)')
   .option('--record-codec <name>', 'Record codec on channels: binary (default), json or v8')
+  .option('--checkpoint-dir <dir>', 'Take checkpoints into this directory (<dir>/<job-name>/chk-<n>/)')
+  .option('--checkpoint-interval <duration>', 'Time between checkpoints, e.g. 500ms, 1s (default 1s with --checkpoint-dir)')
+  .option('--mode <mode>', 'Checkpointing mode: exactly-once (default) or at-least-once')
+  .option('--resume', 'Continue from the latest retained checkpoint in --checkpoint-dir')
+  .option('--from <path>', 'Start from this checkpoint (a chk-<n> directory or its _metadata)')
+  .option('--job-name <name>', 'Name of the job under --checkpoint-dir (default: the module file name)')
+  .option('--num-retained <n>', 'Completed checkpoints to keep (default 1)')
+  .option('--state-backend <name>', 'Keyed state backend: heap (default; the only one built so far)')
+  .option('--restart-strategy <spec>', "none | fixed-delay[:attempts=N,delay=1s] | exponential-delay[:…] | failure-rate[:…] (default exponential-delay with checkpoints, none without)")
   .option('--quiet', 'Print nothing on success')
   .example('weir run examples/wordcount.ts --parallelism 2 --param out=/tmp/wordcount')
+  .example('weir run job.ts --checkpoint-dir /tmp/chk --checkpoint-interval 500ms   # then, after a crash: add --resume')
   .action(async (job: string, flags: RunFlags) => {
     process.exitCode = await runCommand(job, flags);
+  });
+
+cli
+  .command('checkpoints <dir>', 'List the retained checkpoints in a checkpoint directory')
+  .action(async (dir: string) => {
+    process.exitCode = await listCheckpointsCommand(dir);
   });
 
 cli.help();

@@ -5,6 +5,10 @@
 import { relative } from 'node:path';
 import { run } from '../api/run.ts';
 import type { RunOptions } from '../api/options.ts';
+import type { CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
+import { parseDuration, parseRestartStrategyFlag } from '../coordinator/restart-strategy.ts';
+import { LiveStatus } from './live-status.ts';
+import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { WeirError } from '../errors.ts';
 
 /** A command-line mistake (a malformed flag value): exit 2 with a pointer to --help. */
@@ -20,6 +24,15 @@ export interface RunFlags {
   param?: string | string[];
   ringBytes?: string | number;
   recordCodec?: string;
+  checkpointDir?: string;
+  checkpointInterval?: string | number;
+  mode?: string;
+  resume?: boolean;
+  from?: string;
+  jobName?: string;
+  numRetained?: string | number;
+  stateBackend?: string;
+  restartStrategy?: string;
   quiet?: boolean;
 }
 
@@ -52,6 +65,40 @@ export function flagsToOptions(flags: RunFlags): RunOptions {
   const ringBytes = integerFlag('ring-bytes', flags.ringBytes);
   if (ringBytes !== undefined) options.ringBytes = ringBytes;
   if (flags.recordCodec !== undefined) options.recordCodec = String(flags.recordCodec);
+  if (flags.stateBackend !== undefined && String(flags.stateBackend) !== 'heap') {
+    throw new UsageError(
+      String(flags.stateBackend) === 'lsm'
+        ? '--state-backend lsm is not available yet: the LSM backend is not built (use heap)'
+        : `--state-backend must be heap, got ${JSON.stringify(String(flags.stateBackend))}`,
+    );
+  }
+  const checkpointing = checkpointingFromFlags(flags);
+  if (checkpointing !== undefined) options.checkpointing = checkpointing;
+  if (flags.restartStrategy !== undefined) options.restartStrategy = parseRestartStrategyFlag(String(flags.restartStrategy));
+  return options;
+}
+
+function checkpointingFromFlags(flags: RunFlags): CheckpointingOptions | undefined {
+  const wanted =
+    flags.checkpointDir !== undefined || flags.checkpointInterval !== undefined || flags.resume === true || flags.from !== undefined;
+  if (!wanted) {
+    for (const [flag, value] of [['--mode', flags.mode], ['--job-name', flags.jobName], ['--num-retained', flags.numRetained]] as const) {
+      if (value !== undefined) throw new UsageError(`${flag} needs checkpointing: add --checkpoint-dir or --checkpoint-interval`);
+    }
+    return undefined;
+  }
+  if (flags.resume === true && flags.from !== undefined) throw new UsageError('--resume and --from exclude each other');
+  if (flags.resume === true && flags.checkpointDir === undefined) throw new UsageError('--resume needs --checkpoint-dir (it resumes from the latest checkpoint there)');
+  const options: CheckpointingOptions = {
+    interval: flags.checkpointInterval === undefined ? 1000 : parseDuration(String(flags.checkpointInterval), '--checkpoint-interval'),
+  };
+  if (flags.checkpointDir !== undefined) options.directory = String(flags.checkpointDir);
+  if (flags.mode !== undefined) options.mode = String(flags.mode) as CheckpointingOptions['mode'];
+  if (flags.jobName !== undefined) options.jobName = String(flags.jobName);
+  const numRetained = integerFlag('num-retained', flags.numRetained);
+  if (numRetained !== undefined) options.numRetained = numRetained;
+  if (flags.resume === true) options.resumeFrom = 'latest';
+  if (flags.from !== undefined) options.resumeFrom = String(flags.from);
   return options;
 }
 
@@ -60,8 +107,16 @@ export async function runCommand(job: string, flags: RunFlags): Promise<number> 
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const status = new LiveStatus(process.stderr, flags.quiet !== true);
   try {
-    const result = await run(job, { ...flagsToOptions(flags), signal: controller.signal });
+    const options = flagsToOptions(flags);
+    const result = await run(job, {
+      ...options,
+      signal: controller.signal,
+      onWarning: (message) => status.warn(message),
+      ...(options.checkpointing === undefined ? {} : { onCheckpoint: (stats: CheckpointStats) => status.checkpoint(stats) }),
+    });
+    status.stop();
     if (result.status === 'CANCELED') {
       process.stderr.write('weir: job canceled\n');
       return 130;
@@ -69,6 +124,7 @@ export async function runCommand(job: string, flags: RunFlags): Promise<number> 
     if (!flags.quiet) printSummary(result);
     return 0;
   } finally {
+    status.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
@@ -76,7 +132,9 @@ export async function runCommand(job: string, flags: RunFlags): Promise<number> 
 
 function printSummary(result: Awaited<ReturnType<typeof run>>): void {
   const seconds = (result.metrics.durationMs / 1000).toFixed(2);
-  const lines = [`Job finished in ${seconds} s.`];
+  const restarts = result.restarts > 0 ? `, after ${result.restarts} restart(s)` : '';
+  const checkpoints = result.checkpoints.length > 0 ? `, ${result.checkpoints.length} checkpoint(s)` : '';
+  const lines = [`Job finished in ${seconds} s${restarts}${checkpoints}.`];
   for (const [uid, stats] of Object.entries(result.metrics.operators)) {
     lines.push(`  ${uid.padEnd(24)} in ${String(stats.recordsIn).padStart(10)}  out ${String(stats.recordsOut).padStart(10)}  (parallelism ${stats.parallelism})`);
   }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { WeirError } from '../errors.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { planRestore, type LoadedCheckpoint, type RestorePlan } from '../checkpoint/restore-assignment.ts';
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts';
 import { loadJobDefinition, type PlanConfig } from '../graph/job-definition.ts';
@@ -43,6 +43,7 @@ export interface JobConfig {
   readonly restartStrategy: RestartStrategyOptions | undefined;
   /** Warnings while the job runs (a skipped checkpoint, a restart): the CLI prints them. */
   readonly onWarning: ((message: string) => void) | undefined;
+  readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
   /** @internal */
   readonly faultInjection: FaultInjection | undefined;
 }
@@ -152,6 +153,7 @@ class JobRun {
       this.#storage = openCheckpointStorage(config.checkpointing, config.jobUrl, (w) => this.#warn(w));
       const start = await findStartingCheckpoint(this.#storage, config.checkpointing, (w) => this.#warn(w));
       this.#checkpoints = this.#newCheckpointCoordinator();
+      this.#checkpoints.skipIdsUpTo(await this.#storage.storage.highestCheckpointId());
       if (start !== undefined) {
         if (start.metadata.kind === 'final') {
           // The job had finished; a crash may have interrupted its final commit: finish it.
@@ -161,6 +163,9 @@ class JobRun {
         this.#checkpoints.adoptRestored(start.metadata);
         restore = planRestore(start, graph);
         await commitRestoredSinks(graph, restore);
+      } else {
+        // A fresh start: remove hidden leftovers of an earlier run that never checkpointed.
+        await commitRestoredSinks(graph, { subtasks: new Map(), sinkCommittables: new Map() });
       }
     }
     for (;;) {
@@ -260,11 +265,13 @@ class JobRun {
       maxParallelism: graph.maxParallelism,
       parallelismOf: (uid) => parallelism.get(uid) ?? 1,
       onFatal: (error) => this.#execution?.fail(error),
+      ...(this.#config.onCheckpoint === undefined ? {} : { onCompleted: this.#config.onCheckpoint }),
     });
   }
 
   async #commitFinal(results: Array<TaskResult | undefined>): Promise<void> {
     if (this.#checkpoints === undefined || this.#storage === undefined) return;
+    await this.#checkpoints.settle();
     const finals = new Map<string, unknown[]>();
     for (const result of results) {
       for (const { uid, committables } of result?.finalCommittables ?? []) {
@@ -273,9 +280,7 @@ class JobRun {
         finals.set(uid, list);
       }
     }
-    const latest = this.#checkpoints.latest?.checkpointId ?? 0;
-    const nextId = Math.max(latest, ...this.#checkpoints.history.map((h) => h.id)) + 1;
-    await commitFinal(this.#graph, this.#storage.storage, this.#storage.jobName, finals, nextId);
+    await commitFinal(this.#graph, this.#storage.storage, this.#storage.jobName, finals, this.#checkpoints.nextCheckpointId);
     // The final checkpoint replaces the retained ones: nothing is left to resume from.
     for (const metadata of [...this.#checkpoints.retained]) {
       await this.#storage.storage.discardCheckpoint(metadata.checkpointId).catch(() => {});

@@ -71,6 +71,8 @@ export interface CheckpointStorage {
   discardCheckpoint(checkpointId: number): Promise<void>;
   /** Deletes the files of a checkpoint that has no `_metadata`; idempotent; refuses a completed one. */
   discardIncomplete(checkpointId: number): Promise<void>;
+  /** The highest id of any checkpoint dir, whatever its state (0 when none). */
+  highestCheckpointId(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -204,6 +206,11 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
       this.warn(`checkpoint ${checkpointId} was committed but not indexed in the catalog: ${describe(error)}`);
     }
     return this._externalPath(dir);
+  }
+
+  /** The highest id of any `chk-<id>` dir, complete, incomplete or corrupt (0 when none): new ids go above it. */
+  async highestCheckpointId(): Promise<number> {
+    return Math.max(0, ...(await this._listCheckpointIds()));
   }
 
   async listCheckpoints(): Promise<CheckpointListing> {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileSink, firstFreePartIndex, partFileNames } from '../../../src/connectors/file/file-sink.ts';
+import { FileSink, FileSinkCommitter, firstFreePartIndex, partFileNames } from '../../../src/connectors/file/file-sink.ts';
 import { WeirError } from '../../../src/errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'weir-file-sink-'));
@@ -174,6 +174,201 @@ test('the constructor touches no file', () => {
   const sink = new FileSink({ directory: dir });
   sink.createWriter(context(0));
   assert.not.ok(existsSync(dir));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Two-phase commit: prepareCommit (writer) → commit / cleanup (FileSinkCommitter)
+
+function expectCode(fn: () => unknown, code: string, pattern?: RegExp): void {
+  try {
+    fn();
+  } catch (error) {
+    assert.instance(error, WeirError);
+    assert.is((error as WeirError).code, code);
+    if (pattern) assert.match((error as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected ${code}`);
+}
+
+test('prepareCommit rolls the open part to a hidden pending file and returns {pending, committed} committables', () => {
+  const dir = freshDir();
+  const writer = new FileSink<string>({ directory: dir }).createWriter(context(1, 2));
+  writer.open();
+  writer.write('a');
+  writer.write('b');
+  assert.equal(hidden(dir), ['.part-1-0.jsonl.inprogress']);
+  const committables = writer.prepareCommit(1);
+  assert.equal(committables, [{ pending: '.part-1-0.jsonl.pending', committed: 'part-1-0.jsonl' }]);
+  assert.equal(hidden(dir), ['.part-1-0.jsonl.pending']);
+  assert.equal(visible(dir), []);
+  assert.is(read(dir, '.part-1-0.jsonl.pending'), '"a"\n"b"\n', 'the pending file holds every record, flushed');
+  assert.equal(writer.prepareCommit(2), [], 'nothing new since the last checkpoint: nothing to commit');
+  writer.write('c');
+  assert.equal(hidden(dir), ['.part-1-0.jsonl.pending', '.part-1-1.jsonl.inprogress'], 'the next record opens the next part');
+  assert.equal(writer.prepareCommit(3), [{ pending: '.part-1-1.jsonl.pending', committed: 'part-1-1.jsonl' }]);
+  writer.close();
+});
+
+test('prepareCommit hands over parts rolled by size since the last checkpoint, in order', () => {
+  const dir = freshDir();
+  const writer = new FileSink<string>({ directory: dir, maxPartBytes: 10 }).createWriter(context(0));
+  writer.open();
+  for (const r of ['abcd', 'efgh', 'ijkl']) writer.write(r); // part 0 rolls after 'efgh'
+  assert.equal(writer.prepareCommit(1), [
+    { pending: '.part-0-0.jsonl.pending', committed: 'part-0-0.jsonl' },
+    { pending: '.part-0-1.jsonl.pending', committed: 'part-0-1.jsonl' },
+  ]);
+  assert.equal(hidden(dir), ['.part-0-0.jsonl.pending', '.part-0-1.jsonl.pending']);
+  writer.close();
+});
+
+test('prepared parts become visible only when the committer commits them, with the exact content', () => {
+  const dir = freshDir();
+  const sink = new FileSink<number>({ directory: dir });
+  const writer = sink.createWriter(context(0));
+  writer.open();
+  for (let i = 0; i < 5; i++) writer.write(i);
+  const committables = writer.prepareCommit(1);
+  writer.write(99);
+  writer.close(); // the job goes on or fails: no visible file yet
+  assert.equal(visible(dir), []);
+  const committer = sink.createCommitter();
+  assert.instance(committer, FileSinkCommitter);
+  committer.commit(committables);
+  assert.equal(visible(dir), ['part-0-0.jsonl']);
+  assert.is(read(dir, 'part-0-0.jsonl'), '0\n1\n2\n3\n4\n');
+  assert.equal(hidden(dir), ['.part-0-1.jsonl.inprogress'], 'the uncommitted in-progress part stays hidden');
+  assert.equal(writer.result().files, [join(dir, 'part-0-0.jsonl')], 'result() names the prepared part');
+});
+
+test('commit is idempotent: committing the same committables again, after the rename, changes nothing', () => {
+  const dir = freshDir();
+  const writer = new FileSink<string>({ directory: dir }).createWriter(context(0));
+  writer.open();
+  writer.write('x');
+  const committables = writer.prepareCommit(1);
+  const committer = new FileSinkCommitter(dir);
+  committer.commit(committables);
+  committer.commit(committables);
+  // A recovery re-commits from a fresh committer: the committed file exists, the pending one not.
+  new FileSinkCommitter(dir).commit(committables);
+  assert.equal(readdirSync(dir), ['part-0-0.jsonl']);
+  assert.is(read(dir, 'part-0-0.jsonl'), '"x"\n');
+  new FileSinkCommitter(dir).commit([]);
+});
+
+test('commit of a committable whose pending and committed files are both missing fails with WEIR_SINK_FAILED', () => {
+  const dir = freshDir();
+  const writer = new FileSink({ directory: dir }).createWriter(context(0));
+  writer.open();
+  expectCode(
+    () => new FileSinkCommitter(dir).commit([{ pending: '.part-0-4.jsonl.pending', committed: 'part-0-4.jsonl' }]),
+    'WEIR_SINK_FAILED',
+    /cannot commit .*\.part-0-4\.jsonl\.pending/,
+  );
+});
+
+test('cleanup(keep) removes hidden in-progress and pending parts not in keep, and keeps the kept ones and visible files', () => {
+  const dir = freshDir();
+  const sink = new FileSink<string>({ directory: dir, maxPartBytes: 10 });
+  const w0 = sink.createWriter(context(0, 2));
+  w0.open();
+  w0.write('aaaa');
+  const kept = w0.prepareCommit(1); // .part-0-0 pending, restored checkpoint holds it
+  w0.write('bbbb');
+  w0.write('cccc'); // part 1 rolled to pending after the checkpoint: not in keep
+  w0.write('dddd'); // part 2 in progress
+  w0.close();
+  const w1 = sink.createWriter(context(1, 2));
+  w1.open();
+  w1.write('eeee');
+  w1.finish(); // part-1-0.jsonl committed (visible)
+  w1.close();
+  writeFileSync(join(dir, '.part-1-1.jsonl.inprogress'), 'leftover of subtask 1\n');
+  writeFileSync(join(dir, '.unrelated'), 'not a part file\n');
+  assert.equal(hidden(dir), ['.part-0-0.jsonl.pending', '.part-0-1.jsonl.pending', '.part-0-2.jsonl.inprogress', '.part-1-1.jsonl.inprogress', '.unrelated']);
+  new FileSinkCommitter(dir).cleanup(kept);
+  assert.equal(hidden(dir), ['.part-0-0.jsonl.pending', '.unrelated']);
+  assert.equal(visible(dir), ['part-1-0.jsonl']);
+  assert.is(read(dir, '.part-0-0.jsonl.pending'), '"aaaa"\n');
+  new FileSinkCommitter(dir).cleanup([]);
+  assert.equal(hidden(dir), ['.unrelated'], 'with nothing to keep every hidden part goes');
+  new FileSinkCommitter(join(dir, 'missing')).cleanup([]); // a directory that does not exist yet is clean
+});
+
+test('after a restore and cleanup, part numbering never reuses a committed name', () => {
+  const dir = freshDir();
+  const sink = new FileSink<string>({ directory: dir });
+  const committer = sink.createCommitter();
+  const first = sink.createWriter(context(0));
+  first.open();
+  first.write('chk1');
+  const chk1 = first.prepareCommit(1);
+  committer.commit(chk1);
+  first.write('chk2');
+  const chk2 = first.prepareCommit(2);
+  committer.commit(chk2);
+  first.write('lost');
+  first.close(); // crash with part 2 in progress
+  assert.equal(visible(dir), ['part-0-0.jsonl', 'part-0-1.jsonl']);
+  // Restore from checkpoint 1 (checkpoint 2 was committed but is not the one restored).
+  committer.commit(chk1);
+  committer.cleanup(chk1);
+  assert.equal(hidden(dir), []);
+  const second = sink.createWriter(context(0));
+  second.open();
+  second.write('after restore');
+  const next = second.prepareCommit(2);
+  assert.equal(next, [{ pending: '.part-0-2.jsonl.pending', committed: 'part-0-2.jsonl' }]);
+  committer.commit(next);
+  assert.is(read(dir, 'part-0-0.jsonl'), '"chk1"\n');
+  assert.is(read(dir, 'part-0-1.jsonl'), '"chk2"\n', 'the committed part 1 is untouched');
+  assert.is(read(dir, 'part-0-2.jsonl'), '"after restore"\n');
+});
+
+test('a kept pending part is stepped over by the next writer, so its later commit overwrites nothing', () => {
+  const dir = freshDir();
+  const sink = new FileSink<string>({ directory: dir });
+  const first = sink.createWriter(context(0));
+  first.open();
+  first.write('kept');
+  const kept = first.prepareCommit(1);
+  first.close();
+  const committer = sink.createCommitter();
+  committer.cleanup(kept);
+  const second = sink.createWriter(context(0));
+  second.open();
+  second.write('new');
+  const next = second.prepareCommit(2);
+  assert.equal(next.map((c) => c.committed), ['part-0-1.jsonl']);
+  committer.commit([...kept, ...next]);
+  assert.is(read(dir, 'part-0-0.jsonl'), '"kept"\n');
+  assert.is(read(dir, 'part-0-1.jsonl'), '"new"\n');
+});
+
+test('a malformed committable is WEIR_CHECKPOINT_CORRUPT for commit and for cleanup, and nothing is removed', () => {
+  const dir = freshDir();
+  const writer = new FileSink<string>({ directory: dir }).createWriter(context(0));
+  writer.open();
+  writer.write('x');
+  writer.prepareCommit(1);
+  const bad: unknown[] = [
+    null,
+    'part-0-0.jsonl',
+    {},
+    { pending: '.part-0-0.jsonl.pending' },
+    { pending: '../.part-0-0.jsonl.pending', committed: 'part-0-0.jsonl' },
+    { pending: '.part-0-0.jsonl.pending', committed: '../part-0-0.jsonl' },
+    { pending: 'part-0-0.jsonl', committed: 'part-0-0.jsonl' },
+    { pending: '.part-0-0.jsonl.pending', committed: 7 },
+  ];
+  const committer = new FileSinkCommitter(dir);
+  for (const value of bad) {
+    expectCode(() => committer.commit([value]), 'WEIR_CHECKPOINT_CORRUPT', /^FileSink: not a committable: /);
+    expectCode(() => committer.cleanup([value]), 'WEIR_CHECKPOINT_CORRUPT', /^FileSink: not a committable: /);
+  }
+  assert.equal(readdirSync(dir), ['.part-0-0.jsonl.pending']);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
