@@ -6,7 +6,8 @@
 //   rate       records per second over all source subtasks (omitted: as fast as possible)
 //   heartbeat  'true': every subtask thread posts on the BroadcastChannel HEARTBEAT_CHANNEL its
 //              first record and then at most one message per HEARTBEAT_MS, so the benchmark can
-//              see when a thread stops and when records flow again (recovery time)
+//              see when a thread stops and when records flow again (recovery time); parallelism
+//              2 assumed for the source's subtask index (bounded generator ranges are contiguous)
 import { BroadcastChannel, threadId } from 'node:worker_threads';
 import {
   defineJob,
@@ -23,19 +24,20 @@ import { enrich, step, type Enriched, type Event, type UserCount } from './pipel
 export const HEARTBEAT_CHANNEL = 'weir-bench-checkpoint-heartbeat';
 export const HEARTBEAT_MS = 2;
 
-/** What a subtask thread posts: its thread, its role in the chain, wall-clock ms (sub-ms precision). */
+/** What a subtask thread posts: its thread, its role in the chain and subtask, wall-clock ms (sub-ms precision). */
 export interface Heartbeat {
   readonly thread: number;
   readonly role: 'source' | 'keyed';
+  readonly subtask: number;
   readonly at: number;
   readonly first: boolean;
 }
 
 /** One heartbeat emitter per role per thread (a chain holds one map or one keyed operator). */
-function heartbeat(role: Heartbeat['role']): () => void {
+function heartbeat(role: Heartbeat['role']): (subtask: number) => void {
   let channel: BroadcastChannel | undefined;
   let last = -Infinity;
-  return () => {
+  return (subtask) => {
     const now = performance.now();
     if (now - last < HEARTBEAT_MS) return;
     const first = channel === undefined;
@@ -44,7 +46,7 @@ function heartbeat(role: Heartbeat['role']): () => void {
       channel.unref();
     }
     last = now;
-    const beat: Heartbeat = { thread: threadId, role, at: performance.timeOrigin + now, first };
+    const beat: Heartbeat = { thread: threadId, role, subtask, at: performance.timeOrigin + now, first };
     channel.postMessage(beat);
   };
 }
@@ -55,7 +57,8 @@ export function generatorFor(keys: number): (i: number) => Event {
 
 class RunningCount extends KeyedProcessFunction<string, Enriched, UserCount> {
   #state!: ValueState<UserCount>;
-  readonly #beat: (() => void) | undefined;
+  readonly #beat: ((subtask: number) => void) | undefined;
+  #subtask = 0;
 
   constructor(beat: boolean) {
     super();
@@ -64,10 +67,11 @@ class RunningCount extends KeyedProcessFunction<string, Enriched, UserCount> {
 
   override open(ctx: RuntimeContext): void {
     this.#state = ctx.getValueState('count');
+    this.#subtask = ctx.subtaskIndex;
   }
 
   processElement(e: Enriched, _ctx: KeyedContext<string>, out: Collector<UserCount>): void {
-    this.#beat?.();
+    this.#beat?.(this.#subtask);
     const next = step(this.#state.value(), e);
     this.#state.update(next);
     out.collect(next);
@@ -79,6 +83,7 @@ export default defineJob((env) => {
   const keySpace = keys === undefined ? 10_000 : Number(keys);
   const withBeat = beat === 'true';
   const sourceBeat = withBeat ? heartbeat('source') : undefined;
+  const half = Math.floor(Number(count) / 2);
   env
     .fromSource(
       new GeneratorSource({
@@ -88,7 +93,7 @@ export default defineJob((env) => {
       }),
       'events',
     )
-    .map(sourceBeat === undefined ? enrich : (e: Event) => (sourceBeat(), enrich(e)))
+    .map(sourceBeat === undefined ? enrich : (e: Event) => (sourceBeat(e.seq < half ? 0 : 1), enrich(e)))
     .keyBy((e) => e.user)
     .process(new RunningCount(withBeat))
     .sinkTo(new DiscardingSink(), 'discard');

@@ -1,10 +1,11 @@
 /**
  * Barrier alignment for one input gate (Flink's CheckpointBarrierHandler family). Exactly-once
- * (aligned): a channel that delivered barrier n is blocked until every open channel delivered
- * it; then the checkpoint is taken and all channels unblock. At-least-once: nothing blocks; the
- * checkpoint is taken when the last channel delivers the barrier (records that overtook it on
- * faster channels are in the snapshot and are replayed too, hence duplicates). A newer barrier
- * cancels an unfinished older alignment. Consumer subtask's worker thread; used by InputGate.
+ * (aligned): a channel that delivered barrier n is blocked until every channel delivered it (or
+ * ended); then the checkpoint is taken and all channels unblock. At-least-once: nothing blocks;
+ * the checkpoint is taken when the last channel delivers the barrier (records that overtook it
+ * on faster channels are in the snapshot and are replayed too, hence duplicates). A newer
+ * barrier cancels an unfinished older alignment. Consumer subtask's worker thread; used by
+ * InputGate.
  */
 import type { Barrier } from './frame-codec.ts';
 
@@ -14,8 +15,11 @@ export class BarrierAligner {
   readonly mode: AlignmentMode;
   /** Per channel: true while the channel waits for the others to deliver the current barrier. */
   readonly blocked: boolean[];
+  /** Per channel: delivered the current barrier. */
+  readonly #delivered: boolean[];
+  /** Per channel: delivered end-of-partition (counts as having delivered every later barrier). */
+  readonly #ended: boolean[];
   #current: Barrier | undefined;
-  #seen: number;
   /** Highest checkpoint id whose alignment completed or was cancelled; older barriers are stale. */
   #done = -1;
   #blockedCount = 0;
@@ -23,7 +27,8 @@ export class BarrierAligner {
   constructor(channels: number, mode: AlignmentMode) {
     this.mode = mode;
     this.blocked = new Array<boolean>(channels).fill(false);
-    this.#seen = 0;
+    this.#delivered = new Array<boolean>(channels).fill(false);
+    this.#ended = new Array<boolean>(channels).fill(false);
   }
 
   /** True while some channel is blocked. */
@@ -31,45 +36,43 @@ export class BarrierAligner {
     return this.#blockedCount > 0;
   }
 
-  /**
-   * A barrier arrived on `channel`; `open` is the number of channels that have not ended.
-   * Returns the barrier when the checkpoint must be taken now, else undefined.
-   */
-  onBarrier(channel: number, barrier: Barrier, open: number): Barrier | undefined {
+  /** A barrier arrived on `channel`. Returns the barrier when the checkpoint must be taken now. */
+  onBarrier(channel: number, barrier: Barrier): Barrier | undefined {
     const id = barrier.checkpointId;
     if (id <= this.#done) return undefined;
     if (this.#current === undefined || id > this.#current.checkpointId) {
-      this.#unblockAll();
+      this.#reset();
       this.#current = barrier;
-      this.#seen = 0;
     } else if (id < this.#current.checkpointId) {
       return undefined;
     }
-    this.#seen++;
+    this.#delivered[channel] = true;
     if (this.mode === 'aligned' && !this.blocked[channel]) {
       this.blocked[channel] = true;
       this.#blockedCount++;
     }
-    return this.#completeIfAll(open);
+    return this.#completeIfAll();
   }
 
-  /** A channel ended: it will deliver no barrier, so the current alignment may now be complete. */
-  onEndOfPartition(open: number): Barrier | undefined {
-    return this.#current === undefined ? undefined : this.#completeIfAll(open);
+  /** `channel` ended: it will deliver no barrier, so the current alignment may now be complete. */
+  onEndOfPartition(channel: number): Barrier | undefined {
+    this.#ended[channel] = true;
+    return this.#current === undefined ? undefined : this.#completeIfAll();
   }
 
-  #completeIfAll(open: number): Barrier | undefined {
+  #completeIfAll(): Barrier | undefined {
+    for (let c = 0; c < this.#delivered.length; c++) {
+      if (!this.#delivered[c] && !this.#ended[c]) return undefined;
+    }
     const barrier = this.#current!;
-    // Blocked channels cannot end, so `open` counts every channel that delivered the barrier.
-    if (this.#seen < open) return undefined;
     this.#done = barrier.checkpointId;
     this.#current = undefined;
-    this.#seen = 0;
-    this.#unblockAll();
+    this.#reset();
     return barrier;
   }
 
-  #unblockAll(): void {
+  #reset(): void {
+    this.#delivered.fill(false);
     if (this.#blockedCount === 0) return;
     this.blocked.fill(false);
     this.#blockedCount = 0;

@@ -101,13 +101,13 @@ export class InputGate {
           handler.processRecord(decoder.decode(bytes, reader.payloadOffset, reader.payloadLength));
         } else if (type === FRAME_BARRIER) {
           const barrier = readBarrier(bytes, reader.payloadOffset, reader.payloadLength);
-          const complete = this.#aligner.onBarrier(channel, barrier, this.#open);
+          const complete = this.#aligner.onBarrier(channel, barrier);
           if (complete !== undefined) handler.processBarrier(complete);
           if (this.#aligner.blocked[channel]) break;
         } else if (type === FRAME_END_OF_PARTITION) {
           this.#ended[channel] = true;
           this.#open--;
-          const complete = this.#aligner.onEndOfPartition(this.#open);
+          const complete = this.#aligner.onEndOfPartition(channel);
           if (complete !== undefined) handler.processBarrier(complete);
           break;
         } else {

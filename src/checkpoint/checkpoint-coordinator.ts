@@ -102,6 +102,8 @@ export class CheckpointCoordinator {
   readonly #retained: CheckpointMetadata[] = [];
   readonly history: CheckpointStats[] = [];
   #lastCompletion = -Infinity;
+  /** A periodic trigger came while maxConcurrent checkpoints were pending. */
+  #queued = false;
   /** Completions whose `_metadata` is being written. */
   readonly #completing = new Set<Promise<void>>();
   #consecutiveFailures = 0;
@@ -146,6 +148,7 @@ export class CheckpointCoordinator {
     this.#subtasks = [...subtasks];
     this.#running.clear();
     this.#finished = false;
+    this.#queued = false;
     this.#attached = true;
   }
 
@@ -185,6 +188,7 @@ export class CheckpointCoordinator {
     if (this.#finished) return;
     this.#finished = true;
     this.#clearTimer(this.#triggerTimer);
+    this.#triggerTimer = undefined;
     for (const pending of [...this.#pending.values()]) this.#abort(pending, 'TASK_FINISHED', 'a subtask finished before acknowledging');
   }
 
@@ -207,8 +211,8 @@ export class CheckpointCoordinator {
     const now = this.#now();
     const earliest = this.#lastCompletion + this.config.minPause;
     if (this.#pending.size >= this.config.maxConcurrent) {
-      // Re-checked after the pending one ends (#afterCheckpointEnded) or at the next interval.
-      this.#schedule(this.config.interval);
+      // Flink queues the request: #afterCheckpointEnded triggers as soon as one ends.
+      this.#queued = true;
       return;
     }
     if (now < earliest) {
@@ -217,6 +221,14 @@ export class CheckpointCoordinator {
     }
     this.#trigger(now);
     this.#schedule(this.config.interval);
+  }
+
+  /** A checkpoint completed or aborted: run a trigger that waited for it (maxConcurrent). */
+  #afterCheckpointEnded(): void {
+    if (!this.#queued || !this.#attached || this.#finished || this.#pending.size >= this.config.maxConcurrent) return;
+    this.#queued = false;
+    const wait = Math.max(0, this.#lastCompletion + this.config.minPause - this.#now());
+    this.#schedule(wait);
   }
 
   #trigger(now: number): void {
@@ -233,7 +245,8 @@ export class CheckpointCoordinator {
 
   #acknowledge(key: string, ack: Extract<FromSubtask, { type: 'ack' }>): void {
     const pending = this.#pending.get(ack.checkpointId);
-    if (pending === undefined || !pending.awaiting.has(key)) return;
+    // A duplicate or late ack must not complete a checkpoint twice.
+    if (pending === undefined || pending.completing || !pending.awaiting.has(key) || pending.acks.has(key)) return;
     pending.acks.set(key, ack);
     pending.latestAckTimestamp = this.#now();
     if (pending.complete) {
@@ -268,7 +281,7 @@ export class CheckpointCoordinator {
     await this.#subsume();
     // Older pending checkpoints are subsumed by this one.
     for (const older of [...this.#pending.values()]) {
-      if (older.checkpointId < pending.checkpointId) this.#abort(older, 'CHECKPOINT_SUBSUMED', `subsumed by checkpoint ${pending.checkpointId}`, false);
+      if (older.checkpointId < pending.checkpointId) this.#abort(older, 'CHECKPOINT_SUBSUMED', `subsumed by checkpoint ${pending.checkpointId}`);
     }
     if (this.#attached) for (const subtask of this.#subtasks) subtask.send({ type: 'complete', checkpointId: pending.checkpointId });
     const acks = [...pending.acks.values()];
@@ -287,6 +300,7 @@ export class CheckpointCoordinator {
     };
     this.history.push(stats);
     this.#deps.onCompleted?.(stats);
+    this.#afterCheckpointEnded();
   }
 
   /** Keeps numRetained completed checkpoints; deletes older ones from storage. */
@@ -331,10 +345,10 @@ export class CheckpointCoordinator {
     };
   }
 
-  #abort(pending: PendingCheckpoint, reason: CheckpointFailureReason, message: string, notify = true): void {
+  #abort(pending: PendingCheckpoint, reason: CheckpointFailureReason, message: string): void {
     if (pending.completing || !this.#pending.delete(pending.checkpointId)) return;
     this.#clearTimer(pending.timer);
-    if (notify && this.#attached) for (const subtask of this.#subtasks) subtask.send({ type: 'abort', checkpointId: pending.checkpointId });
+    if (this.#attached) for (const subtask of this.#subtasks) subtask.send({ type: 'abort', checkpointId: pending.checkpointId });
     void this.#deps.storage.discardIncomplete(pending.checkpointId).catch(() => {});
     const failureMessage = `checkpoint ${pending.checkpointId} aborted (${reason}): ${message}`;
     this.history.push({
@@ -350,7 +364,10 @@ export class CheckpointCoordinator {
       maxAsyncMs: 0,
       maxStartDelayMs: 0,
     });
-    if (!COUNTED.has(reason)) return;
+    if (!COUNTED.has(reason)) {
+      this.#afterCheckpointEnded();
+      return;
+    }
     this.#consecutiveFailures++;
     if (this.#consecutiveFailures > this.config.tolerableFailures) {
       this.#deps.onFatal(
@@ -360,7 +377,9 @@ export class CheckpointCoordinator {
           { context: { checkpointId: pending.checkpointId, reason } },
         ),
       );
+      return;
     }
+    this.#afterCheckpointEnded();
   }
 }
 

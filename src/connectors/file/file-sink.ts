@@ -100,8 +100,9 @@ export class FileSinkCommitter implements Committer {
 
   commit(committables: readonly unknown[]): void {
     if (committables.length === 0) return;
-    for (const value of committables) {
-      const { pending, committed } = toCommittable(value);
+    // Validate all first: a malformed entry must not leave the commit half done.
+    const parts = committables.map(toCommittable);
+    for (const { pending, committed } of parts) {
       const from = join(this.#directory, pending);
       const to = join(this.#directory, committed);
       try {
@@ -140,7 +141,8 @@ const HIDDEN_PART = /^\.part-\d+-\d+\.jsonl\.(?:inprogress|pending)$/;
 function toCommittable(value: unknown): FileSinkCommittable {
   const c = value as FileSinkCommittable;
   const ok = typeof c === 'object' && c !== null && typeof c.pending === 'string' && typeof c.committed === 'string'
-    && HIDDEN_PART.test(c.pending) && /^part-\d+-\d+\.jsonl$/.test(c.committed);
+    && HIDDEN_PART.test(c.pending) && /^part-\d+-\d+\.jsonl$/.test(c.committed)
+    && c.pending === `.${c.committed}.pending`;
   if (!ok) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `FileSink: not a committable: ${JSON.stringify(value)}`);
   return c;
 }

@@ -28,6 +28,7 @@ test('no options resolve to the documented defaults', () => {
     checkpointing: undefined,
     restartStrategy: undefined,
     onWarning: undefined,
+    onCheckpoint: undefined,
     faultInjection: undefined,
   };
   assert.equal(resolveRunOptions(), expected);
@@ -57,6 +58,7 @@ test('valid options are passed through', () => {
     checkpointing: undefined,
     restartStrategy: undefined,
     onWarning: undefined,
+    onCheckpoint: undefined,
     faultInjection: undefined,
   });
 });

@@ -15,10 +15,10 @@ const barrier = (checkpointId: number): Barrier => ({ checkpointId, timestamp: 1
 test('aligned: a channel that delivered the barrier is blocked until every open channel delivered it', () => {
   const aligner = new BarrierAligner(3, 'aligned');
   assert.not.ok(aligner.aligning);
-  assert.is(aligner.onBarrier(1, barrier(1), 3), undefined);
+  assert.is(aligner.onBarrier(1, barrier(1)), undefined);
   assert.equal(aligner.blocked, [false, true, false]);
   assert.ok(aligner.aligning);
-  assert.is(aligner.onBarrier(0, barrier(1), 3), undefined);
+  assert.is(aligner.onBarrier(0, barrier(1)), undefined);
   assert.equal(aligner.blocked, [true, true, false]);
   assert.ok(aligner.aligning);
 });
@@ -26,14 +26,14 @@ test('aligned: a channel that delivered the barrier is blocked until every open 
 test('aligned: the last channel’s barrier returns the barrier once and unblocks every channel', () => {
   const aligner = new BarrierAligner(3, 'aligned');
   const b = barrier(4);
-  aligner.onBarrier(2, b, 3);
-  aligner.onBarrier(0, b, 3);
-  const done = aligner.onBarrier(1, b, 3);
+  aligner.onBarrier(2, b);
+  aligner.onBarrier(0, b);
+  const done = aligner.onBarrier(1, b);
   assert.equal(done, b);
   assert.equal(aligner.blocked, [false, false, false]);
   assert.not.ok(aligner.aligning);
   // A repeated delivery of the completed barrier does not complete it again.
-  assert.is(aligner.onBarrier(1, b, 3), undefined);
+  assert.is(aligner.onBarrier(1, b), undefined);
   assert.equal(aligner.blocked, [false, false, false]);
 });
 
@@ -42,7 +42,7 @@ test('aligned: consecutive checkpoints each complete once, in order', () => {
   const completed: number[] = [];
   for (const id of [1, 2, 3]) {
     for (const channel of [1, 0]) {
-      const done = aligner.onBarrier(channel, barrier(id), 2);
+      const done = aligner.onBarrier(channel, barrier(id));
       if (done !== undefined) completed.push(done.checkpointId);
     }
   }
@@ -52,61 +52,61 @@ test('aligned: consecutive checkpoints each complete once, in order', () => {
 
 test('at-least-once: no channel is ever blocked and the checkpoint completes on the last channel’s barrier', () => {
   const aligner = new BarrierAligner(3, 'at-least-once');
-  assert.is(aligner.onBarrier(0, barrier(1), 3), undefined);
+  assert.is(aligner.onBarrier(0, barrier(1)), undefined);
   assert.equal(aligner.blocked, [false, false, false]);
   assert.not.ok(aligner.aligning);
-  assert.is(aligner.onBarrier(2, barrier(1), 3), undefined);
+  assert.is(aligner.onBarrier(2, barrier(1)), undefined);
   assert.equal(aligner.blocked, [false, false, false]);
-  assert.equal(aligner.onBarrier(1, barrier(1), 3)?.checkpointId, 1);
+  assert.equal(aligner.onBarrier(1, barrier(1))?.checkpointId, 1);
   assert.equal(aligner.blocked, [false, false, false]);
-  assert.is(aligner.onBarrier(1, barrier(1), 3), undefined, 'a completed checkpoint does not complete again');
+  assert.is(aligner.onBarrier(1, barrier(1)), undefined, 'a completed checkpoint does not complete again');
 });
 
 test('aligned: a newer barrier cancels the unfinished older alignment, unblocks its channels, and the old id is ignored later', () => {
   const aligner = new BarrierAligner(3, 'aligned');
-  aligner.onBarrier(0, barrier(1), 3);
+  aligner.onBarrier(0, barrier(1));
   assert.equal(aligner.blocked, [true, false, false]);
   // Checkpoint 2 overtakes 1 (1 was never delivered on channel 1): 1 is cancelled.
-  assert.is(aligner.onBarrier(1, barrier(2), 3), undefined);
+  assert.is(aligner.onBarrier(1, barrier(2)), undefined);
   assert.equal(aligner.blocked, [false, true, false], 'channel 0 is released, channel 1 waits for 2');
   // Late barrier 1 on channel 2 is stale: no block, no completion.
-  assert.is(aligner.onBarrier(2, barrier(1), 3), undefined);
+  assert.is(aligner.onBarrier(2, barrier(1)), undefined);
   assert.equal(aligner.blocked, [false, true, false]);
-  assert.is(aligner.onBarrier(0, barrier(2), 3), undefined);
-  const done = aligner.onBarrier(2, barrier(2), 3);
+  assert.is(aligner.onBarrier(0, barrier(2)), undefined);
+  const done = aligner.onBarrier(2, barrier(2));
   assert.is(done?.checkpointId, 2);
   assert.equal(aligner.blocked, [false, false, false]);
   // And 1 never completes afterwards.
-  for (const channel of [0, 1, 2]) assert.is(aligner.onBarrier(channel, barrier(1), 3), undefined);
+  for (const channel of [0, 1, 2]) assert.is(aligner.onBarrier(channel, barrier(1)), undefined);
   assert.equal(aligner.blocked, [false, false, false]);
 });
 
 test('at-least-once: a newer barrier cancels the older unfinished checkpoint, which never completes', () => {
   const aligner = new BarrierAligner(2, 'at-least-once');
-  assert.is(aligner.onBarrier(0, barrier(1), 2), undefined);
-  assert.is(aligner.onBarrier(0, barrier(2), 2), undefined);
-  assert.is(aligner.onBarrier(1, barrier(1), 2), undefined, 'the older checkpoint 1 is cancelled');
-  assert.is(aligner.onBarrier(1, barrier(2), 2)?.checkpointId, 2);
+  assert.is(aligner.onBarrier(0, barrier(1)), undefined);
+  assert.is(aligner.onBarrier(0, barrier(2)), undefined);
+  assert.is(aligner.onBarrier(1, barrier(1)), undefined, 'the older checkpoint 1 is cancelled');
+  assert.is(aligner.onBarrier(1, barrier(2))?.checkpointId, 2);
 });
 
 test('barriers older than or equal to a completed checkpoint are ignored and block nothing', () => {
   const aligner = new BarrierAligner(2, 'aligned');
-  aligner.onBarrier(0, barrier(5), 2);
-  assert.is(aligner.onBarrier(1, barrier(5), 2)?.checkpointId, 5);
+  aligner.onBarrier(0, barrier(5));
+  assert.is(aligner.onBarrier(1, barrier(5))?.checkpointId, 5);
   for (const id of [3, 4, 5]) {
-    assert.is(aligner.onBarrier(0, barrier(id), 2), undefined, `checkpoint ${id}`);
+    assert.is(aligner.onBarrier(0, barrier(id)), undefined, `checkpoint ${id}`);
     assert.equal(aligner.blocked, [false, false], `checkpoint ${id}`);
   }
   // A newer one still aligns normally.
-  assert.is(aligner.onBarrier(1, barrier(6), 2), undefined);
+  assert.is(aligner.onBarrier(1, barrier(6)), undefined);
   assert.equal(aligner.blocked, [false, true]);
-  assert.is(aligner.onBarrier(0, barrier(6), 2)?.checkpointId, 6);
+  assert.is(aligner.onBarrier(0, barrier(6))?.checkpointId, 6);
 });
 
 test('aligned: end of partition of the last missing channel completes the alignment', () => {
   const aligner = new BarrierAligner(3, 'aligned');
-  aligner.onBarrier(0, barrier(1), 3);
-  aligner.onBarrier(1, barrier(1), 3);
+  aligner.onBarrier(0, barrier(1));
+  aligner.onBarrier(1, barrier(1));
   assert.equal(aligner.blocked, [true, true, false]);
   const done = aligner.onEndOfPartition(2);
   assert.is(done?.checkpointId, 1);
@@ -117,17 +117,17 @@ test('aligned: end of partition of the last missing channel completes the alignm
 test('end of partition while no alignment is in progress completes nothing', () => {
   const aligner = new BarrierAligner(2, 'aligned');
   assert.is(aligner.onEndOfPartition(1), undefined);
-  aligner.onBarrier(0, barrier(1), 1);
+  aligner.onBarrier(0, barrier(1));
   assert.is(aligner.onEndOfPartition(0), undefined, 'checkpoint 1 already completed with one open channel');
 });
 
 test('end of partition of a channel while others are still missing the barrier keeps waiting', () => {
   const aligner = new BarrierAligner(4, 'aligned');
-  aligner.onBarrier(0, barrier(1), 4);
+  aligner.onBarrier(0, barrier(1));
   assert.is(aligner.onEndOfPartition(3), undefined, 'channels 1 and 2 still owe the barrier');
   assert.equal(aligner.blocked, [true, false, false, false]);
-  assert.is(aligner.onBarrier(1, barrier(1), 3), undefined);
-  assert.is(aligner.onBarrier(2, barrier(1), 3)?.checkpointId, 1);
+  assert.is(aligner.onBarrier(1, barrier(1)), undefined);
+  assert.is(aligner.onBarrier(2, barrier(1))?.checkpointId, 1);
 });
 
 test('at-least-once: a channel that delivered the barrier and then ended does not complete the checkpoint before the others deliver it', () => {
@@ -135,19 +135,19 @@ test('at-least-once: a channel that delivered the barrier and then ended does no
   // Completing here would snapshot before channel 1's pre-barrier records were processed, and
   // their effect would be lost on restore (channel 1's producer restores past them).
   const aligner = new BarrierAligner(2, 'at-least-once');
-  assert.is(aligner.onBarrier(0, barrier(1), 2), undefined);
-  assert.is(aligner.onEndOfPartition(1), undefined, 'channel 1 has not delivered barrier 1 yet');
-  assert.is(aligner.onBarrier(1, barrier(1), 1)?.checkpointId, 1);
+  assert.is(aligner.onBarrier(0, barrier(1)), undefined);
+  assert.is(aligner.onEndOfPartition(0), undefined, 'channel 1 has not delivered barrier 1 yet');
+  assert.is(aligner.onBarrier(1, barrier(1))?.checkpointId, 1);
 });
 
 test('a single channel completes on its own barrier and is never left blocked', () => {
   for (const mode of ['aligned', 'at-least-once'] as const) {
     const aligner = new BarrierAligner(1, mode);
     const b = barrier(9);
-    assert.equal(aligner.onBarrier(0, b, 1), b, mode);
+    assert.equal(aligner.onBarrier(0, b), b, mode);
     assert.equal(aligner.blocked, [false], mode);
     assert.not.ok(aligner.aligning, mode);
-    assert.equal(aligner.onBarrier(0, barrier(10), 1)?.checkpointId, 10, mode);
+    assert.equal(aligner.onBarrier(0, barrier(10))?.checkpointId, 10, mode);
   }
 });
 
