@@ -131,6 +131,12 @@ class JobRun {
   #storage: OpenedStorage | undefined;
   #checkpoints: CheckpointCoordinator | undefined;
   #execution: Execution | undefined;
+  /**
+   * One pool for all attempts: a restart reuses the surviving worker threads, whose module
+   * caches already hold the runtime and the job module (a fresh thread spends 1–2 s on 2 cores
+   * loading them, most of a restart), and piscina replaces the ones that died.
+   */
+  #scheduler: SubtaskScheduler | undefined;
   #killsLeft: number;
   readonly #warnings: string[] = [];
   #restarts = 0;
@@ -208,7 +214,8 @@ class JobRun {
   }
 
   async #runAttempt(deployments: SubtaskDeployment[]): Promise<{ results: Array<TaskResult | undefined>; execution: Execution }> {
-    const scheduler = new SubtaskScheduler(deployments.length);
+    this.#scheduler ??= new SubtaskScheduler(deployments.length);
+    const scheduler = this.#scheduler;
     const checkpoints = this.#checkpoints;
     const execution = new Execution(deployments, scheduler, this.#config.cancelGraceMs, {
       onMessage: (deployment, message) => checkpoints?.onMessage(deployment.key, message),
@@ -239,8 +246,8 @@ class JobRun {
       clearTimeout(killTimer);
       checkpoints?.detach(execution.failure === undefined && !execution.canceled ? 'TASK_FINISHED' : 'JOB_FAILOVER');
       this.#config.signal?.removeEventListener('abort', onAbort);
-      await scheduler.destroy();
       this.#execution = undefined;
+      await scheduler.settle();
     }
   }
 
@@ -310,6 +317,7 @@ class JobRun {
   }
 
   async close(): Promise<void> {
+    await this.#scheduler?.destroy();
     await this.#storage?.storage.close();
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { fileURLToPath } from 'node:url';
-import type { Transferable } from 'node:worker_threads';
+import type { Transferable, Worker } from 'node:worker_threads';
 import type { TaskResult, TaskSpec } from '../task/task-spec.ts';
 
 /** The worker entry next to this file: `.ts` when running from source (tsx), `.js` when built. */
@@ -23,6 +23,8 @@ export interface ScheduledSubtask {
 
 export class SubtaskScheduler {
   readonly #pool: Piscina<TaskSpec, TaskResult>;
+  /** Every worker thread seen, to wait for the exit of those the pool removes. */
+  readonly #known = new Set<Worker>();
 
   constructor(threads: number) {
     this.#pool = new Piscina<TaskSpec, TaskResult>({
@@ -39,7 +41,24 @@ export class SubtaskScheduler {
     });
   }
 
+  /**
+   * Resolves once every worker thread this pool removed (a crash, a kill) has really exited.
+   * piscina rejects a killed task at once, while the thread may still run for a moment: a
+   * restart must not begin (clean up files, restore) while such a thread can still write.
+   */
+  async settle(): Promise<void> {
+    const live = new Set(this.#pool.threads);
+    const gone = [...this.#known].filter((worker) => !live.has(worker) && worker.threadId !== -1);
+    await Promise.all(gone.map((worker) => new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      if (worker.threadId === -1) resolve();
+    })));
+    for (const worker of gone) this.#known.delete(worker);
+    for (const worker of live) this.#known.add(worker);
+  }
+
   start(spec: TaskSpec, transferList: Transferable[] = []): ScheduledSubtask {
+    for (const worker of this.#pool.threads) this.#known.add(worker);
     const abort = new AbortController();
     const result = this.#pool.run(spec, { signal: abort.signal, transferList: transferList as never });
     return { result, kill: () => abort.abort() };

@@ -7,7 +7,7 @@ import { run } from '../../src/index.ts';
 import { fixtureJob, threadResources, within } from '../helpers/jobs.ts';
 import { committedLines, describeDifference, expectedRunningCount, hiddenParts, testSeed } from '../helpers/running-count.ts';
 
-const COUNT = 12_000;
+const COUNT = 40_000;
 const KEYS = 7;
 
 function tempDir(): string {
@@ -24,10 +24,10 @@ test('worker kills at random points (20 of them) leave the committed output exac
       150_000,
       run(fixtureJob('running-count.ts'), {
         parallelism: 3,
-        params: { count: String(COUNT), keys: String(KEYS), rate: '15000', out },
+        params: { count: String(COUNT), keys: String(KEYS), rate: '8000', out },
         checkpointing: { interval: 40, directory: join(dir, 'chk') },
         restartStrategy: { type: 'fixed-delay', attempts: 1000, delayMs: 0 },
-        faultInjection: { seed, kills: 20, maxDelayMs: 700 },
+        faultInjection: { seed, kills: 20, maxDelayMs: 400 },
       }),
     );
     assert.is(result.status, 'FINISHED');

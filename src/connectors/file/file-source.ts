@@ -133,6 +133,23 @@ export function fileSplitRange(totalBytes: number, subtaskIndex: number, paralle
  * when a chunk ends are copied into `#pieces`. Lines are decoded only once complete, so a UTF-8
  * character split across chunks is whole when decoded (0x0a never occurs inside one).
  */
+/** A byte range of the concatenated input files, and where reading resumes in it. Plain data. */
+export interface FileSplit {
+  readonly start: number;
+  readonly end: number;
+  readonly position: number;
+}
+
+function toSplit(value: unknown, total: number): FileSplit {
+  const s = value as FileSplit;
+  const ok = typeof s === 'object' && s !== null && [s.start, s.end, s.position].every((n) => Number.isSafeInteger(n) && n >= 0)
+    && s.start <= s.end && s.end <= total && s.position >= s.start;
+  if (!ok) {
+    throw new WeirError('WEIR_SOURCE_FAILED', `FileSource cannot restore the split ${JSON.stringify(value)} (did the input files change since the checkpoint? they total ${total} bytes now)`, { retriable: false });
+  }
+  return { start: s.start, end: s.end, position: s.position };
+}
+
 export class FileSourceReader<T> implements SourceReader<T> {
   readonly #paths: readonly string[];
   readonly #json: boolean;
@@ -144,6 +161,8 @@ export class FileSourceReader<T> implements SourceReader<T> {
   #rangeEnd = 0;
   #pendingSeek: number | undefined;
   #done = false;
+  /** Splits still to read after the current one (after a restore a subtask may hold several). */
+  #queue: FileSplit[] = [];
 
   #fileIndex = 0;
   #fd: number | undefined;
@@ -179,9 +198,15 @@ export class FileSourceReader<T> implements SourceReader<T> {
     }
     const last = files[files.length - 1];
     const total = last === undefined ? 0 : last.start + last.size;
-    [this.#rangeStart, this.#rangeEnd] = fileSplitRange(total, this.#context.subtaskIndex, this.#context.parallelism);
     this.#files = files;
     this.#chunk = Buffer.allocUnsafe(this.#chunkSize);
+    const restored = this.#context.restoredState;
+    if (restored !== undefined) {
+      this.#queue = restored.map((value) => toSplit(value, total));
+      this.#loadNextSplit();
+      return;
+    }
+    [this.#rangeStart, this.#rangeEnd] = fileSplitRange(total, this.#context.subtaskIndex, this.#context.parallelism);
     if (this.#pendingSeek === undefined) this.#startAt(this.#rangeStart, true);
     else this.#startAt(this.#pendingSeek, this.#pendingSeek === this.#rangeStart);
     this.#pendingSeek = undefined;
@@ -217,7 +242,39 @@ export class FileSourceReader<T> implements SourceReader<T> {
     this.#startAt(position, position === this.#rangeStart);
   }
 
+  /**
+   * Checkpoint state: the byte ranges still to read, each with the offset of the next line to
+   * emit. The input files must not change between the checkpoint and a restore.
+   */
+  snapshotState(): FileSplit[] {
+    if (this.#files === undefined) this.open();
+    const current = this.#done ? [] : [{ start: this.#rangeStart, end: this.#rangeEnd, position: this.position }];
+    return [...current, ...this.#queue.map((split) => ({ ...split }))];
+  }
+
+  #loadNextSplit(): void {
+    this.#closeFile();
+    const split = this.#queue.shift();
+    if (split === undefined) {
+      this.#done = true;
+      return;
+    }
+    this.#rangeStart = split.start;
+    this.#rangeEnd = split.end;
+    this.#done = false;
+    this.#startAt(split.position, split.position === split.start);
+  }
+
   pollNext(output: SourceOutput<T>): PollStatus {
+    const status = this.#pollRange(output);
+    if (status === 'end' && this.#queue.length > 0) {
+      this.#loadNextSplit();
+      return 'more';
+    }
+    return status;
+  }
+
+  #pollRange(output: SourceOutput<T>): PollStatus {
     if (this.#files === undefined) this.open();
     const files = this.#files!;
     let emitted = 0;

@@ -222,4 +222,36 @@ test('options are validated with messages naming the option', () => {
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
+test('splits snapshotted part-way restore at another parallelism and every line is read exactly once', () => {
+  const dir = freshDir(tricky);
+  for (const chunkSize of [3, 64, 65536]) {
+    const source = new FileSource<string>({ path: dir, chunkSize });
+    // Two subtasks read a little, then checkpoint.
+    const before: string[] = [];
+    const splits: unknown[] = [];
+    for (let s = 0; s < 2; s++) {
+      const reader = source.createReader(context(s, 2));
+      reader.open?.();
+      let polls = 0;
+      // One batch each (small chunk sizes still emit whole lines).
+      while (polls++ < 1 && reader.pollNext({ collect: (line) => before.push(line) }) === 'more');
+      splits.push(...(reader as unknown as { snapshotState(): unknown[] }).snapshotState());
+    }
+    // Restore all splits into 3 subtasks, dealt round robin.
+    const after: string[] = [];
+    for (let s = 0; s < 3; s++) {
+      const mine = splits.filter((_, i) => i % 3 === s);
+      const reader = source.createReader({ ...context(s, 3), restoredState: mine });
+      after.push(...drain(reader));
+    }
+    assert.equal([...before, ...after].sort(), [...trickyExpected].sort(), `chunk size ${chunkSize}`);
+  }
+});
+
+test('a split that does not fit the input any more is a clear error', () => {
+  const dir = freshDir({ 'a.txt': 'one\ntwo\n' });
+  const reader = new FileSource<string>({ path: dir }).createReader({ ...context(0, 1), restoredState: [{ start: 0, end: 999, position: 0 }] });
+  expectCode(() => reader.open?.(), 'WEIR_SOURCE_FAILED', /cannot restore the split .*input files change/);
+});
+
 test.run();
