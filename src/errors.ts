@@ -22,7 +22,8 @@ export const ERROR_CODES = {
   WEIR_CHECKPOINT_CORRUPT: { retriable: false },
   WEIR_CHECKPOINT_NOT_FOUND: { retriable: false },
   WEIR_CHECKPOINT_IO: { retriable: true },
-  WEIR_CHECKPOINT_FAILED: { retriable: false },
+  /** Too many consecutive checkpoint failures: the job fails over (restart strategy), as in Flink. */
+  WEIR_CHECKPOINT_FAILED: { retriable: true },
   WEIR_CHECKPOINT_INCOMPATIBLE: { retriable: false },
   WEIR_INTERNAL: { retriable: false },
 } as const;

@@ -31,7 +31,9 @@ export async function listCheckpointsCommand(dir: string): Promise<number> {
         );
       }
       for (const id of incomplete) process.stdout.write(`  chk-${id}: incomplete (no _metadata), ignored\n`);
-      for (const warning of warnings) process.stdout.write(`  warning: ${warning}\n`);
+      for (const warning of warnings) {
+        if (!incomplete.some((id) => warning.includes(`chk-${id}`))) process.stdout.write(`  warning: ${warning}\n`);
+      }
     } finally {
       await storage.close();
     }

@@ -5,7 +5,7 @@
  * restored sink committables and cleaning what failed attempts left, and the final commit of a
  * bounded job.
  */
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WeirError } from '../errors.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -90,10 +90,12 @@ export async function findStartingCheckpoint(
   }
   if (config.resumeFrom !== 'latest') {
     const target = parseExternalCheckpointPath(config.resumeFrom);
-    const source: CheckpointStorage =
-      target === undefined || (target.jobName === opened.jobName && config.directory !== undefined)
-        ? storage
-        : new FsCheckpointStorage({ directory: target.directory, jobName: target.jobName, catalog: false });
+    const sameStorage =
+      target === undefined ||
+      (config.directory !== undefined && target.jobName === opened.jobName && resolve(target.directory) === resolve(config.directory));
+    const source: CheckpointStorage = sameStorage
+      ? storage
+      : new FsCheckpointStorage({ directory: target.directory, jobName: target.jobName, catalog: false });
     const metadata = await source.loadMetadata(target === undefined ? config.resumeFrom : target.checkpointId);
     return loadCheckpoint(source, metadata);
   }

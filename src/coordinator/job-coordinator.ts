@@ -166,6 +166,13 @@ class JobRun {
           await commitFinalCommittables(graph, finalsOf(start));
           return this.#summarize([], [], false);
         }
+        // Older retained checkpoints count towards numRetained again, so the next completions
+        // subsume (delete) them instead of leaving them behind forever.
+        const older = config.checkpointing.resumeFrom === 'latest' ? (await this.#storage.storage.listCheckpoints()).checkpoints : [];
+        for (const info of older.reverse()) {
+          if (info.checkpointId >= start.metadata.checkpointId || info.kind !== 'checkpoint') continue;
+          this.#checkpoints.adoptRestored(await this.#storage.storage.loadMetadata(info.checkpointId));
+        }
         this.#checkpoints.adoptRestored(start.metadata);
         restore = planRestore(start, graph);
         await commitRestoredSinks(graph, restore);

@@ -42,7 +42,8 @@ export interface SourceReader<T> {
    * At a checkpoint: the reader's position as a list of plain (structured-clone-safe) entries,
    * typically one per split with its offset. A restore deals the entries of all subtasks out
    * round robin over the new parallelism, so each entry must stand on its own. A reader without
-   * this method cannot be checkpointed (the checkpoint is declined).
+   * this method cannot be checkpointed: the first checkpoint fails the job with
+   * WEIR_SOURCE_FAILED naming the source.
    */
   snapshotState?(checkpointId: number): unknown[];
   /** Called once when the subtask ends, normally or not. */
