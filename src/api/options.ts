@@ -140,5 +140,9 @@ function resolveFaultInjection(value: unknown): FaultInjection | undefined {
   const ok = typeof v === 'object' && v !== null && Number.isSafeInteger(v.seed) && Number.isSafeInteger(v.kills) && v.kills >= 0
     && typeof v.maxDelayMs === 'number' && v.maxDelayMs > 0;
   if (!ok) throw invalid('faultInjection', '{ seed, kills ≥ 0, maxDelayMs > 0 }', JSON.stringify(value));
-  return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs };
+  const points = v.points ?? ['random'];
+  if (!Array.isArray(points) || points.length === 0 || !points.every((p) => p === 'random' || p === 'after-trigger' || p === 'before-notify')) {
+    throw invalid('faultInjection.points', "a non-empty list of 'random', 'after-trigger', 'before-notify'", JSON.stringify(v.points));
+  }
+  return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs, points: [...points] };
 }

@@ -67,6 +67,10 @@ export interface CheckpointCoordinatorDeps {
   readonly onFatal: (error: WeirError) => void;
   /** Called after each completed checkpoint (for live status). */
   readonly onCompleted?: (stats: CheckpointStats) => void;
+  /** @internal Fault injection: a checkpoint was just triggered at the sources. */
+  readonly onTriggered?: (checkpointId: number) => void;
+  /** @internal Fault injection: `_metadata` is durable, no subtask has been notified yet. */
+  readonly beforeNotify?: (checkpointId: number) => void;
 }
 
 class PendingCheckpoint {
@@ -241,6 +245,7 @@ export class CheckpointCoordinator {
     this.#pending.set(checkpointId, pending);
     const barrier = { checkpointId, timestamp: now, kind: 0, unaligned: false };
     for (const subtask of this.#subtasks) if (subtask.isSource) subtask.send({ type: 'trigger', barrier });
+    this.#deps.onTriggered?.(checkpointId);
   }
 
   #acknowledge(key: string, ack: Extract<FromSubtask, { type: 'ack' }>): void {
@@ -283,6 +288,7 @@ export class CheckpointCoordinator {
     for (const older of [...this.#pending.values()]) {
       if (older.checkpointId < pending.checkpointId) this.#abort(older, 'CHECKPOINT_SUBSUMED', `subsumed by checkpoint ${pending.checkpointId}`);
     }
+    this.#deps.beforeNotify?.(pending.checkpointId);
     if (this.#attached) for (const subtask of this.#subtasks) subtask.send({ type: 'complete', checkpointId: pending.checkpointId });
     const acks = [...pending.acks.values()];
     const stats: CheckpointStats = {

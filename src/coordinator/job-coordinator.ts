@@ -92,7 +92,16 @@ export interface FaultInjection {
   readonly kills: number;
   /** Upper bound of the random delay before each kill within an attempt, ms. */
   readonly maxDelayMs: number;
+  /**
+   * Where kills may land, one picked at random per attempt: 'random' (a random moment),
+   * 'after-trigger' (0–30 ms after a checkpoint trigger: barriers in flight, snapshots being
+   * written), 'before-notify' (a checkpoint's `_metadata` is durable, no sink has committed).
+   * Default ['random'].
+   */
+  readonly points?: readonly FaultPoint[];
 }
+
+export type FaultPoint = 'random' | 'after-trigger' | 'before-notify';
 
 export async function executeJob(config: JobConfig): Promise<JobResult> {
   const started = performance.now();
@@ -138,6 +147,8 @@ class JobRun {
    */
   #scheduler: SubtaskScheduler | undefined;
   #killsLeft: number;
+  /** The kill armed for this attempt, if any. */
+  #faultPoint: { point: FaultPoint; kill: () => void } | undefined;
   readonly #warnings: string[] = [];
   #restarts = 0;
 
@@ -255,19 +266,34 @@ class JobRun {
       this.#config.signal?.removeEventListener('abort', onAbort);
       this.#execution = undefined;
       await scheduler.settle();
+      // A checkpoint whose `_metadata` is still being written may become the latest: the restore
+      // decision (and the sink clean-up it drives) must see it, or it would delete its files.
+      await checkpoints?.settle();
     }
   }
 
-  /** Fault injection: one kill per attempt at a random moment, while kills are left. */
+  /**
+   * Fault injection: at most one kill per attempt while kills are left, at a point drawn from
+   * `points`; for the checkpoint-bound points the kill waits for the next trigger or completion
+   * (armed through #faultPoint, read by the coordinator's hooks).
+   */
   #scheduleKill(execution: Execution, subtasks: number): NodeJS.Timeout | undefined {
     const fi = this.#config.faultInjection;
+    this.#faultPoint = undefined;
     if (fi === undefined || this.#killsLeft <= 0) return undefined;
-    const delay = Math.floor(this.#random() * fi.maxDelayMs);
+    const points = fi.points ?? ['random'];
+    const point = points[Math.floor(this.#random() * points.length)]!;
     const victim = Math.floor(this.#random() * subtasks);
-    return setTimeout(() => {
+    const kill = () => {
+      if (this.#faultPoint === undefined || this.#killsLeft <= 0) return;
+      this.#faultPoint = undefined;
       this.#killsLeft--;
       execution.kill(victim);
-    }, delay);
+    };
+    this.#faultPoint = { point, kill };
+    // A checkpoint-bound kill that finds no trigger or completion in time lands anyway.
+    const delay = Math.floor(this.#random() * fi.maxDelayMs) + (point === 'random' ? 0 : fi.maxDelayMs);
+    return setTimeout(kill, delay);
   }
 
   #newCheckpointCoordinator(): CheckpointCoordinator {
@@ -279,6 +305,12 @@ class JobRun {
       maxParallelism: graph.maxParallelism,
       parallelismOf: (uid) => parallelism.get(uid) ?? 1,
       onFatal: (error) => this.#execution?.fail(error),
+      onTriggered: () => {
+        if (this.#faultPoint?.point === 'after-trigger') setTimeout(this.#faultPoint.kill, Math.floor(this.#random() * 30));
+      },
+      beforeNotify: () => {
+        if (this.#faultPoint?.point === 'before-notify') this.#faultPoint.kill();
+      },
       ...(this.#config.onCheckpoint === undefined ? {} : { onCompleted: this.#config.onCheckpoint }),
     });
   }

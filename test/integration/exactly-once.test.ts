@@ -7,14 +7,14 @@ import { run } from '../../src/index.ts';
 import { fixtureJob, threadResources, within } from '../helpers/jobs.ts';
 import { committedLines, describeDifference, expectedRunningCount, hiddenParts, testSeed } from '../helpers/running-count.ts';
 
-const COUNT = 40_000;
+const COUNT = 60_000;
 const KEYS = 7;
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'weir-eo-'));
 }
 
-test('worker kills at random points (20 of them) leave the committed output exactly the failure-free output', async () => {
+test('20 worker kills (at random moments, during snapshot writes, between completion and commit) leave the committed output exactly the failure-free output', async () => {
   const seed = testSeed('worker kills');
   const dir = tempDir();
   const out = join(dir, 'out');
@@ -27,7 +27,9 @@ test('worker kills at random points (20 of them) leave the committed output exac
         params: { count: String(COUNT), keys: String(KEYS), rate: '8000', out },
         checkpointing: { interval: 40, directory: join(dir, 'chk') },
         restartStrategy: { type: 'fixed-delay', attempts: 1000, delayMs: 0 },
-        faultInjection: { seed, kills: 20, maxDelayMs: 400 },
+        // Kills at random moments, while barriers and snapshot writes are in flight, and between a
+        // checkpoint's completion and the sinks' commit.
+        faultInjection: { seed, kills: 20, maxDelayMs: 400, points: ['random', 'after-trigger', 'before-notify'] },
       }),
     );
     assert.is(result.status, 'FINISHED');
