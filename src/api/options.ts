@@ -5,7 +5,7 @@
 import { WeirError } from '../errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
-import type { FaultInjection } from '../coordinator/job-coordinator.ts';
+import type { FaultInjection, JobProgress } from '../coordinator/job-coordinator.ts';
 import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 
@@ -32,6 +32,8 @@ export interface RunOptions {
   onWarning?: (message: string) => void;
   /** Called after each completed checkpoint with its statistics. */
   onCheckpoint?: (stats: CheckpointStats) => void;
+  /** Called every half second while the job runs with the sources' throughput. */
+  onProgress?: (progress: JobProgress) => void;
   /** @internal Chaos testing: kill subtask threads at seeded random moments. */
   faultInjection?: FaultInjection;
 }
@@ -44,7 +46,7 @@ export const RUN_OPTION_DEFAULTS = {
 
 const KNOWN = new Set([
   'parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs',
-  'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'faultInjection',
+  'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'onProgress', 'faultInjection',
 ]);
 
 export interface ResolvedRunOptions {
@@ -59,6 +61,7 @@ export interface ResolvedRunOptions {
   readonly restartStrategy: RestartStrategyOptions | undefined;
   readonly onWarning: ((message: string) => void) | undefined;
   readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
+  readonly onProgress: ((progress: JobProgress) => void) | undefined;
   readonly faultInjection: FaultInjection | undefined;
 }
 
@@ -118,6 +121,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') throw invalid('onWarning', 'a function', options.onWarning);
   if (options.onCheckpoint !== undefined && typeof options.onCheckpoint !== 'function') throw invalid('onCheckpoint', 'a function', options.onCheckpoint);
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') throw invalid('onProgress', 'a function', options.onProgress);
   return {
     parallelism,
     maxParallelism,
@@ -130,6 +134,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     restartStrategy: options.restartStrategy === undefined ? undefined : validateRestartStrategy(options.restartStrategy),
     onWarning: options.onWarning,
     onCheckpoint: options.onCheckpoint,
+    onProgress: options.onProgress,
     faultInjection: resolveFaultInjection(options.faultInjection),
   };
 }

@@ -23,6 +23,7 @@ export async function run(job: string | URL, options: RunOptions = {}): Promise<
     restartStrategy: resolved.restartStrategy,
     onWarning: resolved.onWarning,
     onCheckpoint: resolved.onCheckpoint,
+    onProgress: resolved.onProgress,
     faultInjection: resolved.faultInjection,
   });
 }

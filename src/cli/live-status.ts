@@ -1,6 +1,6 @@
 /**
- * The CLI's one-line live status while a job runs (elapsed time, the last completed checkpoint
- * with its duration and size, restarts), redrawn in place on a terminal; on a pipe or a log file
+ * The CLI's one-line live status while a job runs (elapsed time, the sources' records/s, the
+ * last completed checkpoint with its duration and size, restarts), redrawn in place on a terminal; on a pipe or a log file
  * it prints nothing periodic, only warnings (restarts, skipped checkpoints), one line each.
  * Main thread of the CLI process.
  */
@@ -14,6 +14,7 @@ export class LiveStatus {
   readonly #started = performance.now();
   #last: CheckpointStats | undefined;
   #restarts = 0;
+  #recordsPerSecond: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #drawn = false;
 
@@ -28,6 +29,10 @@ export class LiveStatus {
 
   checkpoint(stats: CheckpointStats): void {
     this.#last = stats;
+  }
+
+  progress(recordsPerSecond: number): void {
+    this.#recordsPerSecond = recordsPerSecond;
   }
 
   warn(message: string): void {
@@ -48,7 +53,8 @@ export class LiveStatus {
     const checkpoint =
       last === undefined ? 'no checkpoint yet' : `checkpoint ${last.id} (${last.endToEndDurationMs} ms, ${formatBytes(last.stateSize)})`;
     const restarts = this.#restarts > 0 ? ` · ${this.#restarts} restart(s)` : '';
-    this.#out.write(`\r\x1b[Krunning ${seconds} s · ${checkpoint}${restarts}`);
+    const rate = this.#recordsPerSecond === undefined ? '' : ` · ${formatRate(this.#recordsPerSecond)} records/s`;
+    this.#out.write(`\r\x1b[Krunning ${seconds} s${rate} · ${checkpoint}${restarts}`);
     this.#drawn = true;
   }
 
@@ -57,6 +63,12 @@ export class LiveStatus {
     this.#out.write('\r\x1b[K');
     this.#drawn = false;
   }
+}
+
+function formatRate(perSecond: number): string {
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)} M`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)} k`;
+  return perSecond.toFixed(0);
 }
 
 export function formatBytes(bytes: number): string {

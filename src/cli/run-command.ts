@@ -114,6 +114,7 @@ export async function runCommand(job: string, flags: RunFlags): Promise<number> 
       ...options,
       signal: controller.signal,
       onWarning: (message) => status.warn(message),
+      onProgress: (progress) => status.progress(progress.recordsPerSecond),
       ...(options.checkpointing === undefined ? {} : { onCheckpoint: (stats: CheckpointStats) => status.checkpoint(stats) }),
     });
     status.stop();

@@ -16,6 +16,7 @@ import type { ToSubtask } from '../task/checkpoint-messages.ts';
 import type { TaskResult } from '../task/task-spec.ts';
 import { isWeirError } from '../task/operators/stream-operator.ts';
 import { Execution } from './execution.ts';
+import { TaskControl } from '../task/task-control.ts';
 import {
   commitFinal,
   commitFinalCommittables,
@@ -44,6 +45,8 @@ export interface JobConfig {
   /** Warnings while the job runs (a skipped checkpoint, a restart): the CLI prints them. */
   readonly onWarning: ((message: string) => void) | undefined;
   readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
+  /** Called every half second while subtasks run, with the sources' throughput. */
+  readonly onProgress: ((progress: JobProgress) => void) | undefined;
   /** @internal */
   readonly faultInjection: FaultInjection | undefined;
 }
@@ -83,6 +86,17 @@ export interface JobResult {
   /** What went wrong but did not fail the job (restarts, skipped checkpoints). */
   readonly warnings: readonly string[];
 }
+
+/** Live progress of a running job (sampled from the sources' subtasks). */
+export interface JobProgress {
+  /** Records the sources emitted in the current attempt. */
+  readonly records: number;
+  /** Over the last sampling period. */
+  readonly recordsPerSecond: number;
+  readonly restarts: number;
+}
+
+const PROGRESS_PERIOD_MS = 500;
 
 /** @internal Chaos testing: terminate subtask threads at random moments, seeded. */
 export interface FaultInjection {
@@ -219,10 +233,10 @@ class JobRun {
       this.#restarts++;
       this.#warn(`job failed (${execution.failure.message}); restarting in ${decision.delayMs} ms (${decision.reason})`);
       await sleep(decision.delayMs, config.signal);
-      const latest = this.#checkpoints?.latest;
       restore = undefined;
-      if (latest !== undefined && this.#storage !== undefined) {
-        restore = planRestore(await loadCheckpoint(this.#storage.storage, latest), graph);
+      const loaded = await this.#loadLatestRestorable();
+      if (loaded !== undefined) {
+        restore = planRestore(loaded, graph);
         await commitRestoredSinks(graph, restore);
       } else if (this.#storage !== undefined) {
         // No checkpoint yet: start over from scratch, after removing what the attempt left.
@@ -257,11 +271,13 @@ class JobRun {
     const onAbort = () => execution.cancel();
     this.#config.signal?.addEventListener('abort', onAbort, { once: true });
     const killTimer = this.#scheduleKill(execution, deployments.length);
+    const progressTimer = this.#sampleProgress(deployments);
     try {
       const results = await execution.run();
       return { results, execution };
     } finally {
       clearTimeout(killTimer);
+      clearInterval(progressTimer);
       checkpoints?.detach(execution.failure === undefined && !execution.canceled ? 'TASK_FINISHED' : 'JOB_FAILOVER');
       this.#config.signal?.removeEventListener('abort', onAbort);
       this.#execution = undefined;
@@ -294,6 +310,44 @@ class JobRun {
     // A checkpoint-bound kill that finds no trigger or completion in time lands anyway.
     const delay = Math.floor(this.#random() * fi.maxDelayMs) + (point === 'random' ? 0 : fi.maxDelayMs);
     return setTimeout(kill, delay);
+  }
+
+  /**
+   * The newest retained checkpoint that loads completely (state files present, checksums
+   * right), falling back to older retained ones with a warning; undefined when there is none.
+   */
+  async #loadLatestRestorable(): Promise<LoadedCheckpoint | undefined> {
+    if (this.#checkpoints === undefined || this.#storage === undefined) return undefined;
+    const candidates = [...this.#checkpoints.retained].reverse();
+    let lastError: unknown;
+    for (const metadata of candidates) {
+      try {
+        return await loadCheckpoint(this.#storage.storage, metadata);
+      } catch (error) {
+        lastError = error;
+        this.#warn(`cannot restore from checkpoint ${metadata.checkpointId}: ${(error as Error).message}; trying an older one`);
+      }
+    }
+    if (lastError !== undefined) throw lastError;
+    return undefined;
+  }
+
+  #sampleProgress(deployments: readonly SubtaskDeployment[]): NodeJS.Timeout | undefined {
+    const onProgress = this.#config.onProgress;
+    if (onProgress === undefined) return undefined;
+    const sources = deployments.filter((d) => d.isSource).map((d) => new TaskControl(d.spec.control));
+    let last = 0;
+    let lastAt = performance.now();
+    const timer = setInterval(() => {
+      const records = sources.reduce((sum, control) => sum + control.progress, 0);
+      const now = performance.now();
+      const recordsPerSecond = Math.max(0, ((records - last) * 1000) / (now - lastAt));
+      last = records;
+      lastAt = now;
+      onProgress({ records, recordsPerSecond, restarts: this.#restarts });
+    }, PROGRESS_PERIOD_MS);
+    timer.unref();
+    return timer;
   }
 
   #newCheckpointCoordinator(): CheckpointCoordinator {

@@ -41,6 +41,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /** What the run loops need besides the chain. */
 interface Loop {
+  readonly control: TaskControl;
   readonly chain: OperatorChain;
   readonly doorbell: Doorbell;
   readonly isCanceled: () => boolean;
@@ -81,7 +82,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       checkpointer = new TaskCheckpointer(chain, store, spec.port, doorbell, spec.subtaskIndex);
       checkpointer.start();
     }
-    const loop: Loop = { chain, doorbell, isCanceled, checkpointer };
+    const loop: Loop = { control, chain, doorbell, isCanceled, checkpointer };
     if (chain.source !== undefined) {
       await runSource(loop);
     } else {
@@ -132,13 +133,14 @@ function injectBarriers(checkpointer: TaskCheckpointer | undefined): void {
   while (triggers.length > 0) checkpointer.checkpoint(triggers.shift()!);
 }
 
-async function runSource({ chain, doorbell, isCanceled, checkpointer }: Loop): Promise<void> {
+async function runSource({ control, chain, doorbell, isCanceled, checkpointer }: Loop): Promise<void> {
   const source = chain.source!;
   let lastYield = performance.now();
   for (;;) {
     if (isCanceled()) throw canceled();
     injectBarriers(checkpointer);
     const status = source.poll();
+    control.reportProgress(source.recordsOut);
     if (status === 'end') return;
     flush(chain);
     if (status === 'more' || status === 0) {

@@ -29,6 +29,7 @@ test('no options resolve to the documented defaults', () => {
     restartStrategy: undefined,
     onWarning: undefined,
     onCheckpoint: undefined,
+    onProgress: undefined,
     faultInjection: undefined,
   };
   assert.equal(resolveRunOptions(), expected);
@@ -59,6 +60,7 @@ test('valid options are passed through', () => {
     restartStrategy: undefined,
     onWarning: undefined,
     onCheckpoint: undefined,
+    onProgress: undefined,
     faultInjection: undefined,
   });
 });
