@@ -16,6 +16,7 @@ import type { KeyGroupRange } from '../state/key-groups.ts';
 import type { FromSubtask, OperatorAck, SubtaskRestore, ToSubtask } from './checkpoint-messages.ts';
 import type { OperatorChain } from './operator-chain.ts';
 import type { OperatorSnapshotData, RestoredOperatorState } from './operators/stream-operator.ts';
+import { KeyedOperator } from './operators/keyed-operator.ts';
 
 export class TaskCheckpointer {
   /** Barriers the coordinator asked this source subtask to inject, oldest first. */
@@ -154,12 +155,14 @@ export async function restoreChain(
     const entry = restore.operators[target.node.uid];
     if (entry === undefined) continue;
     const keyedBlocks = [];
+    // A file of another parallelism may hold key groups this subtask does not own: decompress
+    // only the owned ones (the operator filters again, so this is an optimisation).
+    const range = target instanceof KeyedOperator ? target.keyGroupRange : undefined;
+    const owned = range === undefined ? () => true : (keyGroup: number) => keyGroup >= range.start && keyGroup <= range.end;
     for (const handle of entry.keyed) {
       const file = await store.readState(handle);
       try {
-        // A file of another parallelism may hold key groups this subtask does not own; the
-        // keyed operator keeps only its own range.
-        keyedBlocks.push(...readKeyGroups(file, () => true));
+        keyedBlocks.push(...readKeyGroups(file, owned));
       } catch (error) {
         throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `keyed state file ${handle.path || '(inline)'} of '${target.node.uid}' is corrupt: ${(error as Error).message}`, {
           cause: error,

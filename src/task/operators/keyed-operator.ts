@@ -5,7 +5,7 @@
  * subtask's worker thread.
  */
 import { WeirError } from '../../errors.ts';
-import { canonicalKey, keyGroupOf, keyGroupRangeFor } from '../../state/key-groups.ts';
+import { canonicalKey, keyGroupOf, keyGroupRangeFor, type KeyGroupRange } from '../../state/key-groups.ts';
 import { HeapKeyedStateBackend } from '../../state/heap/heap-keyed-state-backend.ts';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
 import type { KeySelector, RuntimeContext } from '../functions.ts';
@@ -31,6 +31,11 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
       keyGroupRangeFor(context.subtaskIndex, context.parallelism, context.maxParallelism),
       context.maxParallelism,
     );
+  }
+
+  /** The key groups this subtask owns. */
+  get keyGroupRange(): KeyGroupRange {
+    return this.backend.keyGroupRange;
   }
 
   processElement(record: I): void {
