@@ -14,7 +14,8 @@ export {
 } from './checkpoint/checkpoint-config.ts';
 export type { CheckpointStats, CheckpointFailureReason } from './checkpoint/checkpoint-coordinator.ts';
 export type { RestartStrategyOptions } from './coordinator/restart-strategy.ts';
-export type { JobProgress, JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-coordinator.ts';
+export type { JobProgress } from './coordinator/job-coordinator.ts';
+export type { JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-result.ts';
 export type { JobDefinition } from './graph/job-definition.ts';
 
 export {

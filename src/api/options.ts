@@ -5,7 +5,8 @@
 import { WeirError } from '../errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
-import type { FaultInjection, JobProgress } from '../coordinator/job-coordinator.ts';
+import type { JobProgress } from '../coordinator/job-coordinator.ts';
+import type { FaultInjection } from '../coordinator/fault-injector.ts';
 import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 

@@ -3,7 +3,8 @@
  * it too). Validates options, then hands the job to the coordinator on the main thread.
  */
 import { recordCodecByName, defaultRecordCodec } from '../channels/record-codec.ts';
-import { executeJob, type JobResult } from '../coordinator/job-coordinator.ts';
+import { executeJob } from '../coordinator/job-coordinator.ts';
+import type { JobResult } from '../coordinator/job-result.ts';
 import { jobModuleUrl } from '../graph/job-definition.ts';
 import { resolveRunOptions, type RunOptions } from './options.ts';
 

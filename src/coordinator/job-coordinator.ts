@@ -16,6 +16,8 @@ import type { ToSubtask } from '../task/checkpoint-messages.ts';
 import type { TaskResult } from '../task/task-spec.ts';
 import { isWeirError } from '../task/operators/stream-operator.ts';
 import { Execution } from './execution.ts';
+import { FaultInjector, type FaultInjection } from './fault-injector.ts';
+import { summarize, type JobResult } from './job-result.ts';
 import { TaskControl } from '../task/task-control.ts';
 import {
   commitFinal,
@@ -51,42 +53,6 @@ export interface JobConfig {
   readonly faultInjection: FaultInjection | undefined;
 }
 
-export interface OperatorStats {
-  readonly name: string;
-  readonly parallelism: number;
-  readonly recordsIn: number;
-  readonly recordsOut: number;
-}
-
-/** A completed checkpoint as `run()` reports it. */
-export interface CheckpointSummary {
-  readonly checkpointId: number;
-  readonly durationMs: number;
-  readonly stateBytes: number;
-}
-
-export interface JobResult {
-  readonly jobId: string;
-  readonly status: 'FINISHED' | 'CANCELED';
-  /** Completed checkpoints, oldest first (empty: this job ran without checkpointing). */
-  readonly checkpoints: readonly CheckpointSummary[];
-  readonly metrics: {
-    readonly durationMs: number;
-    /** Summed over subtasks, by operator uid. */
-    readonly operators: Readonly<Record<string, OperatorStats>>;
-    /** Time subtasks spent blocked on full output rings, summed over subtasks. */
-    readonly backpressuredMs: number;
-  };
-  /** Records of collect sinks (sinks whose writers return arrays), by sink uid, subtask by subtask. */
-  readonly collected: Readonly<Record<string, unknown[]>>;
-  /** Other sinks' reports (a FileSink: its directory and committed files), by sink uid, one per subtask. */
-  readonly outputs: Readonly<Record<string, unknown[]>>;
-  /** How many times the job restarted after a failure. */
-  readonly restarts: number;
-  /** What went wrong but did not fail the job (restarts, skipped checkpoints). */
-  readonly warnings: readonly string[];
-}
-
 /** Live progress of a running job (sampled from the sources' subtasks). */
 export interface JobProgress {
   /** Records the sources emitted in the current attempt. */
@@ -97,25 +63,6 @@ export interface JobProgress {
 }
 
 const PROGRESS_PERIOD_MS = 500;
-
-/** @internal Chaos testing: terminate subtask threads at random moments, seeded. */
-export interface FaultInjection {
-  /** Seed of the random schedule (print it so a failure can be replayed). */
-  readonly seed: number;
-  /** How many kills in total over the job's life. */
-  readonly kills: number;
-  /** Upper bound of the random delay before each kill within an attempt, ms. */
-  readonly maxDelayMs: number;
-  /**
-   * Where kills may land, one picked at random per attempt: 'random' (a random moment),
-   * 'after-trigger' (0–30 ms after a checkpoint trigger: barriers in flight, snapshots being
-   * written), 'before-notify' (a checkpoint's `_metadata` is durable, no sink has committed).
-   * Default ['random'].
-   */
-  readonly points?: readonly FaultPoint[];
-}
-
-export type FaultPoint = 'random' | 'after-trigger' | 'before-notify';
 
 export async function executeJob(config: JobConfig): Promise<JobResult> {
   const started = performance.now();
@@ -150,7 +97,6 @@ class JobRun {
   readonly #config: JobConfig;
   readonly #started: number;
   readonly #restartStrategy: RestartStrategy;
-  readonly #random: () => number;
   #storage: OpenedStorage | undefined;
   #checkpoints: CheckpointCoordinator | undefined;
   #execution: Execution | undefined;
@@ -160,9 +106,7 @@ class JobRun {
    * loading them, most of a restart), and piscina replaces the ones that died.
    */
   #scheduler: SubtaskScheduler | undefined;
-  #killsLeft: number;
-  /** The kill armed for this attempt, if any. */
-  #faultPoint: { point: FaultPoint; kill: () => void } | undefined;
+  readonly #faults: FaultInjector | undefined;
   readonly #warnings: string[] = [];
   #restarts = 0;
 
@@ -173,8 +117,7 @@ class JobRun {
     this.#config = config;
     this.#started = started;
     this.#restartStrategy = createRestartStrategy(config.restartStrategy, config.checkpointing !== undefined);
-    this.#random = seededRandom(config.faultInjection?.seed ?? 1);
-    this.#killsLeft = config.faultInjection?.kills ?? 0;
+    this.#faults = config.faultInjection === undefined ? undefined : new FaultInjector(config.faultInjection);
   }
 
   async execute(): Promise<JobResult> {
@@ -270,13 +213,13 @@ class JobRun {
     );
     const onAbort = () => execution.cancel();
     this.#config.signal?.addEventListener('abort', onAbort, { once: true });
-    const killTimer = this.#scheduleKill(execution, deployments.length);
+    this.#faults?.arm(execution, deployments.length);
     const progressTimer = this.#sampleProgress(deployments);
     try {
       const results = await execution.run();
       return { results, execution };
     } finally {
-      clearTimeout(killTimer);
+      this.#faults?.disarm();
       clearInterval(progressTimer);
       checkpoints?.detach(execution.failure === undefined && !execution.canceled ? 'TASK_FINISHED' : 'JOB_FAILOVER');
       this.#config.signal?.removeEventListener('abort', onAbort);
@@ -286,30 +229,6 @@ class JobRun {
       // decision (and the sink clean-up it drives) must see it, or it would delete its files.
       await checkpoints?.settle();
     }
-  }
-
-  /**
-   * Fault injection: at most one kill per attempt while kills are left, at a point drawn from
-   * `points`; for the checkpoint-bound points the kill waits for the next trigger or completion
-   * (armed through #faultPoint, read by the coordinator's hooks).
-   */
-  #scheduleKill(execution: Execution, subtasks: number): NodeJS.Timeout | undefined {
-    const fi = this.#config.faultInjection;
-    this.#faultPoint = undefined;
-    if (fi === undefined || this.#killsLeft <= 0) return undefined;
-    const points = fi.points ?? ['random'];
-    const point = points[Math.floor(this.#random() * points.length)]!;
-    const victim = Math.floor(this.#random() * subtasks);
-    const kill = () => {
-      if (this.#faultPoint === undefined || this.#killsLeft <= 0) return;
-      this.#faultPoint = undefined;
-      this.#killsLeft--;
-      execution.kill(victim);
-    };
-    this.#faultPoint = { point, kill };
-    // A checkpoint-bound kill that finds no trigger or completion in time lands anyway.
-    const delay = Math.floor(this.#random() * fi.maxDelayMs) + (point === 'random' ? 0 : fi.maxDelayMs);
-    return setTimeout(kill, delay);
   }
 
   /**
@@ -359,12 +278,8 @@ class JobRun {
       maxParallelism: graph.maxParallelism,
       parallelismOf: (uid) => parallelism.get(uid) ?? 1,
       onFatal: (error) => this.#execution?.fail(error),
-      onTriggered: () => {
-        if (this.#faultPoint?.point === 'after-trigger') setTimeout(this.#faultPoint.kill, Math.floor(this.#random() * 30));
-      },
-      beforeNotify: () => {
-        if (this.#faultPoint?.point === 'before-notify') this.#faultPoint.kill();
-      },
+      onTriggered: () => this.#faults?.onTriggered(),
+      beforeNotify: () => this.#faults?.beforeNotify(),
       ...(this.#config.onCheckpoint === undefined ? {} : { onCompleted: this.#config.onCheckpoint }),
     });
   }
@@ -437,59 +352,3 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-/** A small seeded PRNG (mulberry32) for reproducible fault injection. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function summarize(
-  jobId: string,
-  graph: JobGraph,
-  deployments: readonly SubtaskDeployment[],
-  results: Array<TaskResult | undefined>,
-  canceled: boolean,
-  durationMs: number,
-): JobResult {
-  const operators: Record<string, { name: string; parallelism: number; recordsIn: number; recordsOut: number }> = {};
-  for (const node of graph.nodes) {
-    operators[node.uid] = { name: node.name, parallelism: node.parallelism, recordsIn: 0, recordsOut: 0 };
-  }
-  const collected: Record<string, unknown[]> = {};
-  const outputs: Record<string, unknown[]> = {};
-  let backpressuredMs = 0;
-  // Deployments are vertex by vertex, subtask by subtask: collected output is in subtask order.
-  deployments.forEach((_, i) => {
-    const result = results[i];
-    if (result === undefined) return;
-    backpressuredMs += result.backpressuredMs;
-    for (const m of result.operators) {
-      const stats = operators[m.uid]!;
-      stats.recordsIn += m.recordsIn;
-      stats.recordsOut += m.recordsOut;
-    }
-    for (const { uid, value } of result.sinkResults) {
-      if (Array.isArray(value)) {
-        const list = (collected[uid] ??= []);
-        for (const v of value) list.push(v);
-      } else {
-        (outputs[uid] ??= []).push(value);
-      }
-    }
-  });
-  return {
-    jobId,
-    status: canceled ? 'CANCELED' : 'FINISHED',
-    checkpoints: [],
-    metrics: { durationMs, operators, backpressuredMs },
-    collected,
-    outputs,
-    restarts: 0,
-    warnings: [],
-  };
-}

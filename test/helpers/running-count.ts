@@ -47,16 +47,8 @@ export function describeDifference(actual: readonly string[], expected: readonly
   return `${actual.length} lines vs ${expected.length} expected; missing ${missing.length} (e.g. ${missing.slice(0, 2).join(' ')}), duplicated ${duplicated.length} (e.g. ${duplicated.slice(0, 2).join(' ')}), unexpected ${unexpected.length}`;
 }
 
-/** Seeded PRNG (mulberry32) so a failing fault schedule can be replayed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (the engine's own mulberry32) so a failing fault schedule can be replayed. */
+export { seededRandom as seeded } from '../../src/coordinator/fault-injector.ts';
 
 /** The seed of this run: WEIR_TEST_SEED to replay, otherwise derived from the clock; printed. */
 export function testSeed(name: string): number {

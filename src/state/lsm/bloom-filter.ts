@@ -1,0 +1,143 @@
+/**
+ * The bloom filter of an SST file: answers "is this key certainly absent?" so a point read skips
+ * files without touching their index or blocks. Pure; runs on the subtask's worker thread (reads,
+ * flushes) and later on the background pool (compaction); built by `SstWriter`, read by `SstReader`.
+ *
+ * Hashing: one xxHash64 (seed 0) of the key, split into h1 (low 32 bits) and h2 (high 32 bits);
+ * probe i sets bit (h1 + i·h2) mod bitCount (Kirsch–Mitzenmacher double hashing; the sum stays
+ * below 2^53, so it is exact in a double). k = round(bitsPerKey · ln 2), clamped to [1, 30].
+ *
+ * Serialized form (little-endian):
+ *
+ *   ┌────────────────┬──────┬──────────────────────────────────────────┐
+ *   │ u32 bitCount   │ u8 k │ bits: ceil(bitCount / 8) bytes, bit b at  │
+ *   │                │      │ byte b >> 3, mask 1 << (b & 7)            │
+ *   └────────────────┴──────┴──────────────────────────────────────────┘
+ *
+ * bitCount 0 (bitsPerKey 0) is a filter that answers "maybe" for every key. The bytes carry no
+ * checksum of their own: the SST footer checksums the filter block.
+ */
+import { WeirError } from '../../errors.ts';
+import { checksum64 } from '../../storage/state-file.ts';
+
+export const DEFAULT_BLOOM_BITS_PER_KEY = 10;
+const HEADER_BYTES = 5;
+const MAX_K = 30;
+const LOW32 = 0xffff_ffffn;
+
+/** The two 32-bit halves of a key's xxHash64, as double hashing uses them. Needs `loadChecksum()`. */
+export function bloomHash(key: Uint8Array): [h1: number, h2: number] {
+  const h = checksum64(key);
+  return [Number(h & LOW32), Number(h >> 32n)];
+}
+
+/** Number of probes for `bitsPerKey`: round(bitsPerKey · ln 2), at least 1, at most 30. */
+export function probeCount(bitsPerKey: number): number {
+  return Math.min(MAX_K, Math.max(1, Math.round(bitsPerKey * Math.LN2)));
+}
+
+export function validateBitsPerKey(bitsPerKey: number, name = 'bloomBitsPerKey'): void {
+  if (typeof bitsPerKey !== 'number' || !Number.isFinite(bitsPerKey) || bitsPerKey < 0 || bitsPerKey > 64) {
+    throw new WeirError('WEIR_INVALID_ARGUMENT', `${name} must be a number in [0, 64], got ${String(bitsPerKey)}`);
+  }
+}
+
+/** An immutable bloom filter over a fixed set of keys. */
+export class BloomFilter {
+  readonly #bits: Uint8Array;
+  readonly #bitCount: number;
+  readonly #k: number;
+
+  private constructor(bits: Uint8Array, bitCount: number, k: number) {
+    this.#bits = bits;
+    this.#bitCount = bitCount;
+    this.#k = k;
+  }
+
+  /**
+   * Builds a filter from key hashes (`h1s[i]`, `h2s[i]` from `bloomHash`) with about
+   * `bitsPerKey` bits per key (at least 64 bits when there is any key and bitsPerKey > 0).
+   */
+  static fromHashes(h1s: ArrayLike<number>, h2s: ArrayLike<number>, count: number, bitsPerKey = DEFAULT_BLOOM_BITS_PER_KEY): BloomFilter {
+    validateBitsPerKey(bitsPerKey);
+    if (bitsPerKey === 0 || count === 0) return new BloomFilter(new Uint8Array(0), 0, probeCount(bitsPerKey));
+    const bitCount = Math.min(0xffff_fff8, Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8));
+    const k = probeCount(bitsPerKey);
+    const bits = new Uint8Array(bitCount >>> 3);
+    for (let i = 0; i < count; i++) {
+      const h1 = h1s[i]!;
+      const h2 = h2s[i]!;
+      for (let j = 0; j < k; j++) {
+        const bit = (h1 + j * h2) % bitCount;
+        bits[bit >>> 3]! |= 1 << (bit & 7);
+      }
+    }
+    return new BloomFilter(bits, bitCount, k);
+  }
+
+  /** Builds a filter over `keys`. Needs `loadChecksum()`. */
+  static fromKeys(keys: Iterable<Uint8Array>, bitsPerKey = DEFAULT_BLOOM_BITS_PER_KEY): BloomFilter {
+    const h1s: number[] = [];
+    const h2s: number[] = [];
+    for (const key of keys) {
+      const [h1, h2] = bloomHash(key);
+      h1s.push(h1);
+      h2s.push(h2);
+    }
+    return BloomFilter.fromHashes(h1s, h2s, h1s.length, bitsPerKey);
+  }
+
+  /**
+   * Reads a serialized filter. The bytes are trusted to be checksummed by the container; this
+   * only checks that the shape is consistent (WEIR_CHECKPOINT_CORRUPT otherwise, without a file
+   * name: the caller adds it). The filter keeps a view of `bytes`, not a copy.
+   */
+  static deserialize(bytes: Uint8Array): BloomFilter {
+    if (bytes.byteLength < HEADER_BYTES) {
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `bloom filter is ${bytes.byteLength} bytes, shorter than its ${HEADER_BYTES}-byte header`);
+    }
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const bitCount = view.getUint32(0, true);
+    const k = bytes[4]!;
+    const expected = HEADER_BYTES + Math.ceil(bitCount / 8);
+    if (k < 1 || k > MAX_K || bytes.byteLength !== expected) {
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `bloom filter header is inconsistent (bitCount ${bitCount}, k ${k}, ${bytes.byteLength} bytes)`);
+    }
+    return new BloomFilter(bytes.subarray(HEADER_BYTES), bitCount, k);
+  }
+
+  get bitCount(): number {
+    return this.#bitCount;
+  }
+
+  get probeCount(): number {
+    return this.#k;
+  }
+
+  /** False only when the key was certainly not among those the filter was built from. Needs `loadChecksum()`. */
+  mayContain(key: Uint8Array): boolean {
+    if (this.#bitCount === 0) return true;
+    const [h1, h2] = bloomHash(key);
+    return this.mayContainHash(h1, h2);
+  }
+
+  /** `mayContain` for a precomputed `bloomHash`, so one hash serves every file a read visits. */
+  mayContainHash(h1: number, h2: number): boolean {
+    const bitCount = this.#bitCount;
+    if (bitCount === 0) return true;
+    const bits = this.#bits;
+    for (let j = 0; j < this.#k; j++) {
+      const bit = (h1 + j * h2) % bitCount;
+      if ((bits[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+    }
+    return true;
+  }
+
+  serialize(): Uint8Array {
+    const out = new Uint8Array(HEADER_BYTES + this.#bits.byteLength);
+    new DataView(out.buffer).setUint32(0, this.#bitCount, true);
+    out[4] = this.#k;
+    out.set(this.#bits, HEADER_BYTES);
+    return out;
+  }
+}
