@@ -9,7 +9,8 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { FRAME_END_OF_PARTITION, FRAME_RECORD, frameBytes } from '../src/channels/frame-codec.ts';
-import { Doorbell, RingReader, RingWriter, createDoorbell, createRingBuffer } from '../src/channels/ring-buffer.ts';
+import { Doorbell, createDoorbell } from '../src/channels/doorbell.ts';
+import { RingReader, RingWriter, createRingBuffer } from '../src/channels/ring-buffer.ts';
 
 /** Payload of one record: u32 seq, u32 key, f64 value, f64 ts, u32 flags, u32 spare = 32 bytes. */
 const RECORD_BYTES = 32;

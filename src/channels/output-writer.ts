@@ -17,7 +17,8 @@ import {
   type Barrier,
 } from './frame-codec.ts';
 import type { RecordCodec, RecordEncoder } from './record-codec.ts';
-import { Doorbell, RingWriter } from './ring-buffer.ts';
+import { Doorbell } from './doorbell.ts';
+import { RingWriter } from './ring-buffer.ts';
 
 /** `selectChannel` returns this when a record goes to every channel (broadcast). */
 export const ALL_CHANNELS = -1;

@@ -49,12 +49,13 @@
  */
 
 import { WeirError } from '../errors.ts';
+import { Doorbell } from './doorbell.ts';
 import { FRAME_HEADER_BYTES, FRAME_PAD, frameBytes } from './frame-codec.ts';
+import { waitAsync } from './wait-async.ts';
 
 export const RING_HEADER_BYTES = 256;
 export const RING_MIN_CAPACITY = 1024;
 export const RING_MAX_CAPACITY = 2 ** 30;
-export const DOORBELL_BYTES = 64;
 
 // Module-local copies of imported constants used on hot paths: when tsx loads a module as
 // CommonJS, an imported binding becomes a getter call per access (~45% of tryWrite, measured).
@@ -68,8 +69,6 @@ const READ_INDEX = 32;
 const USABLE_CAPACITY = 48;
 const CAPACITY = 49;
 // Int32 word indices into a doorbell.
-const COUNTER = 0;
-const SLEEPING = 1;
 
 /** Polls of the read index before the producer parks in Atomics.wait: a poll costs far less than a ~28 µs wake-up. */
 const SPIN_POLLS = 200;
@@ -90,9 +89,6 @@ export function createRingBuffer(capacityBytes: number): SharedArrayBuffer {
   return sab;
 }
 
-export function createDoorbell(): SharedArrayBuffer {
-  return new SharedArrayBuffer(DOORBELL_BYTES);
-}
 
 /**
  * Limits the bytes the writer lets into the ring (buffer debloating). The writer picks the new
@@ -126,53 +122,6 @@ export function debugSetIndices(ring: SharedArrayBuffer, value: number): void {
   }
   Atomics.store(header, WRITE_INDEX, value | 0);
   Atomics.store(header, READ_INDEX, value | 0);
-}
-
-/** A consumer-wide wake-up word: one per consumer subtask, shared by all rings feeding it and by the coordinator. */
-export class Doorbell {
-  readonly #words: Int32Array;
-
-  constructor(sab: SharedArrayBuffer) {
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength < 8) {
-      throw new WeirError('WEIR_INVALID_ARGUMENT', 'doorbell must be a SharedArrayBuffer from createDoorbell()');
-    }
-    this.#words = new Int32Array(sab, 0, 2);
-  }
-
-  /** Consumer: call before its final emptiness check; returns a token for sleep*. Marks the consumer as sleeping. */
-  prepareToSleep(): number {
-    const token = Atomics.load(this.#words, COUNTER);
-    Atomics.store(this.#words, SLEEPING, 1);
-    return token;
-  }
-
-  /** Consumer: the final check found data after prepareToSleep; clears the sleeping mark without waiting. */
-  cancelSleep(): void {
-    Atomics.store(this.#words, SLEEPING, 0);
-  }
-
-  /** Consumer: blocks (Atomics.wait) until rung or timeout, unless rung since the token; then clears the sleeping mark. */
-  sleepSync(token: number, timeoutMs: number): void {
-    if (timeoutMs > 0) Atomics.wait(this.#words, COUNTER, token, timeoutMs);
-    Atomics.store(this.#words, SLEEPING, 0);
-  }
-
-  /** Same with Atomics.waitAsync (the worker's event loop keeps running while waiting). */
-  async sleepAsync(token: number, timeoutMs: number): Promise<void> {
-    if (timeoutMs > 0) await waitAsync(this.#words, COUNTER, token, timeoutMs);
-    Atomics.store(this.#words, SLEEPING, 0);
-  }
-
-  /** Producer: wakes the consumer only if it is sleeping (cheap Atomics.load otherwise). */
-  ring(): void {
-    if (Atomics.load(this.#words, SLEEPING) !== 0) this.wake();
-  }
-
-  /** Wakes unconditionally (the coordinator uses it for control messages). */
-  wake(): void {
-    Atomics.add(this.#words, COUNTER, 1);
-    Atomics.notify(this.#words, COUNTER);
-  }
 }
 
 /** The producer end of one channel ring. Not thread-safe: one writer per ring, on one thread. */
@@ -509,27 +458,3 @@ function ringHeader(ring: SharedArrayBuffer): Int32Array {
   return header;
 }
 
-type WaitAsyncResult =
-  | { async: false; value: 'not-equal' | 'timed-out' }
-  | { async: true; value: Promise<'ok' | 'timed-out'> };
-
-/**
- * Atomics.waitAsync (typed only from lib ES2024). Resolves on notify, change or timeout. Node 20
- * does not count a pending waitAsync as event-loop work, so a thread with nothing else to do
- * would exit mid-wait: a referenced interval timer keeps the loop alive for the wait's duration.
- */
-async function waitAsync(words: Int32Array, index: number, value: number, timeoutMs: number): Promise<void> {
-  const atomics = Atomics as unknown as {
-    waitAsync(a: Int32Array, i: number, v: number, t: number): WaitAsyncResult;
-  };
-  const result = atomics.waitAsync(words, index, value, timeoutMs);
-  if (!result.async) return;
-  const keepAlive = setInterval(noop, 2 ** 30);
-  try {
-    await result.value;
-  } finally {
-    clearInterval(keepAlive);
-  }
-}
-
-function noop(): void {}

@@ -6,7 +6,7 @@
  */
 import { inspect } from 'node:util';
 import { fromErrorRecord, WeirError } from '../errors.ts';
-import { Doorbell } from '../channels/ring-buffer.ts';
+import { Doorbell } from '../channels/doorbell.ts';
 import type { FromSubtask } from '../task/checkpoint-messages.ts';
 import { isWeirError } from '../task/operators/stream-operator.ts';
 import { TaskControl } from '../task/task-control.ts';

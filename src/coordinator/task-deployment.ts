@@ -5,7 +5,8 @@
  * coordinator before scheduling.
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { createDoorbell, createRingBuffer } from '../channels/ring-buffer.ts';
+import { createDoorbell } from '../channels/doorbell.ts';
+import { createRingBuffer } from '../channels/ring-buffer.ts';
 import { subtaskKey } from '../checkpoint/restore-assignment.ts';
 import type { SubtaskRestore } from '../task/checkpoint-messages.ts';
 import type { OutputChannel } from '../channels/output-writer.ts';

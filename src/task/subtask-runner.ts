@@ -9,7 +9,7 @@ import { loadKeyHasher } from '../state/key-groups.ts';
 import { loadJobDefinition } from '../graph/job-definition.ts';
 import { InputGate, type InputHandler } from '../channels/input-gate.ts';
 import { recordCodecByName } from '../channels/record-codec.ts';
-import { Doorbell } from '../channels/ring-buffer.ts';
+import { Doorbell } from '../channels/doorbell.ts';
 import { createOperatorChain, type OperatorChain } from './operator-chain.ts';
 import { isWeirError } from './operators/stream-operator.ts';
 import { KeyedOperator } from './operators/keyed-operator.ts';

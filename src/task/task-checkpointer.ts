@@ -9,7 +9,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { serialize, deserialize } from 'node:v8';
 import { toErrorRecord, WeirError } from '../errors.ts';
 import type { Barrier } from '../channels/frame-codec.ts';
-import type { Doorbell } from '../channels/ring-buffer.ts';
+import type { Doorbell } from '../channels/doorbell.ts';
 import type { StateStore } from '../storage/state-store.ts';
 import { encodeKeyedStateFile, readKeyGroups } from '../storage/state-file.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';

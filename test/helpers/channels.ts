@@ -1,6 +1,7 @@
 // Shared helpers for single-thread channel tests: rings for one consumer, and an InputGate
 // handler that collects records.
-import { createDoorbell, createRingBuffer } from '../../src/channels/ring-buffer.ts';
+import { createDoorbell } from '../../src/channels/doorbell.ts';
+import { createRingBuffer } from '../../src/channels/ring-buffer.ts';
 import type { OutputChannel } from '../../src/channels/output-writer.ts';
 import type { InputHandler } from '../../src/channels/input-gate.ts';
 

@@ -4,7 +4,8 @@ import { WeirError } from '../../../src/errors.ts';
 import { OutputWriter, type ChannelSelector } from '../../../src/channels/output-writer.ts';
 import { InputGate } from '../../../src/channels/input-gate.ts';
 import { defaultRecordCodec, recordCodecByName } from '../../../src/channels/record-codec.ts';
-import { Doorbell, RingWriter, createDoorbell } from '../../../src/channels/ring-buffer.ts';
+import { Doorbell, createDoorbell } from '../../../src/channels/doorbell.ts';
+import { RingWriter } from '../../../src/channels/ring-buffer.ts';
 import {
   FRAME_END_OF_PARTITION,
   FRAME_KEYED_RECORD,

@@ -12,16 +12,15 @@ import {
   headerType,
 } from '../../../src/channels/frame-codec.ts';
 import {
-  Doorbell,
   RING_HEADER_BYTES,
   RingReader,
   RingWriter,
-  createDoorbell,
   createRingBuffer,
   debugSetIndices,
   setUsableCapacity,
   usableCapacity,
 } from '../../../src/channels/ring-buffer.ts';
+import { Doorbell, createDoorbell } from '../../../src/channels/doorbell.ts';
 import { fillPayload } from '../../fixtures/ring-producer.ts';
 import { startTsWorker } from '../../fixtures/ts-worker.ts';
 
