@@ -28,12 +28,14 @@ import {
   openSync,
   readdirSync,
   renameSync,
-  rmSync,
   writeSync,
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { WeirError } from '../../errors.ts';
-import type { Committer, Sink, SinkContext, SinkWriter } from '../../task/sink.ts';
+import type { Sink, SinkContext, SinkWriter } from '../../task/sink.ts';
+import { FileSinkCommitter, fsyncDirectory, type FileSinkCommittable } from './file-sink-committer.ts';
+
+export { FileSinkCommitter, type FileSinkCommittable };
 
 export interface FileSinkOptions {
   /** Directory of the part files; created (recursively) if missing. */
@@ -46,12 +48,6 @@ export interface FileSinkOptions {
 export interface FileSinkResult {
   readonly directory: string;
   readonly files: readonly string[];
-}
-
-/** A part pre-committed at a checkpoint: file names in the sink's directory. */
-export interface FileSinkCommittable {
-  readonly pending: string;
-  readonly committed: string;
 }
 
 export const DEFAULT_MAX_PART_BYTES = 128 * 1024 * 1024;
@@ -84,67 +80,6 @@ export class FileSink<T> implements Sink<T> {
   createCommitter(): FileSinkCommitter {
     return new FileSinkCommitter(this.#directory);
   }
-}
-
-/**
- * Makes pre-committed parts visible (rename, then fsync the directory) and, on restore, removes
- * hidden part files no restored checkpoint refers to. Idempotent. Assumes the directory belongs
- * to this one job.
- */
-export class FileSinkCommitter implements Committer {
-  readonly #directory: string;
-
-  constructor(directory: string) {
-    this.#directory = directory;
-  }
-
-  commit(committables: readonly unknown[]): void {
-    if (committables.length === 0) return;
-    // Validate all first: a malformed entry must not leave the commit half done.
-    const parts = committables.map(toCommittable);
-    for (const { pending, committed } of parts) {
-      const from = join(this.#directory, pending);
-      const to = join(this.#directory, committed);
-      try {
-        renameSync(from, to);
-      } catch (cause) {
-        const alreadyCommitted = (cause as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(to);
-        if (!alreadyCommitted) {
-          throw new WeirError('WEIR_SINK_FAILED', `FileSink: cannot commit ${from}: ${(cause as Error).message}`, { cause });
-        }
-      }
-    }
-    fsyncDirectory(this.#directory);
-  }
-
-  cleanup(keep: readonly unknown[]): void {
-    const kept = new Set(keep.map((value) => toCommittable(value).pending));
-    let names: string[];
-    try {
-      names = readdirSync(this.#directory);
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new WeirError('WEIR_SINK_FAILED', `FileSink: cannot list ${this.#directory}: ${(cause as Error).message}`, { cause });
-    }
-    let removed = false;
-    for (const name of names) {
-      if (!HIDDEN_PART.test(name) || kept.has(name)) continue;
-      rmSync(join(this.#directory, name), { force: true });
-      removed = true;
-    }
-    if (removed) fsyncDirectory(this.#directory);
-  }
-}
-
-const HIDDEN_PART = /^\.part-\d+-\d+\.jsonl\.(?:inprogress|pending)$/;
-
-function toCommittable(value: unknown): FileSinkCommittable {
-  const c = value as FileSinkCommittable;
-  const ok = typeof c === 'object' && c !== null && typeof c.pending === 'string' && typeof c.committed === 'string'
-    && HIDDEN_PART.test(c.pending) && /^part-\d+-\d+\.jsonl$/.test(c.committed)
-    && c.pending === `.${c.committed}.pending`;
-  if (!ok) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `FileSink: not a committable: ${JSON.stringify(value)}`);
-  return c;
 }
 
 /** The names of part `partIndex` of subtask `subtaskIndex` in each stage of its life. */
@@ -397,15 +332,6 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
 }
 
 /** Makes renames in `directory` durable. Windows cannot open a directory for fsync: skip there. */
-function fsyncDirectory(directory: string): void {
-  if (process.platform === 'win32') return;
-  const fd = openSync(directory, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function typeOf(value: unknown): string {
   if (value === null) return 'null';
