@@ -5,8 +5,7 @@
  * `open()` and reads them with synchronous `fs` calls on its source subtask's worker thread.
  */
 
-import { closeSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { WeirError } from '../../errors.ts';
 import type {
   PollStatus,
@@ -15,6 +14,9 @@ import type {
   SourceReader,
   SourceReaderContext,
 } from '../../task/source.ts';
+import { fileSplitRange, listInputFiles, toSplit, type FileSplit, type FileSplitEntry } from './file-split.ts';
+
+export { fileSplitRange, listInputFiles, type FileSplit, type FileSplitEntry };
 
 export type FileSourceFormat = 'text' | 'json';
 
@@ -28,14 +30,6 @@ export interface FileSourceOptions {
   format?: FileSourceFormat;
   /** Bytes per `readSync`, 64 KiB by default. @internal small values let tests cross chunk boundaries. */
   chunkSize?: number;
-}
-
-/** One input file, with its place in the concatenation of all input files. */
-export interface FileSplitEntry {
-  readonly path: string;
-  readonly size: number;
-  /** Offset of the file's first byte in the concatenation of all files. */
-  readonly start: number;
 }
 
 /** Records emitted per `pollNext` at most. */
@@ -81,50 +75,6 @@ export class FileSource<T = string> implements Source<T> {
 }
 
 /**
- * Lists the input files in a deterministic order (the paths in the order given, each directory
- * expanded to its regular non-hidden files sorted by name) with their sizes and global offsets.
- * Every subtask must compute the same list, which is what makes the byte split consistent.
- */
-export function listInputFiles(paths: readonly string[]): FileSplitEntry[] {
-  const files: FileSplitEntry[] = [];
-  let start = 0;
-  const add = (path: string, size: number): void => {
-    files.push({ path, size, start });
-    start += size;
-  };
-  for (const path of paths) {
-    const stats = statPath(path);
-    if (stats.isFile()) {
-      add(path, stats.size);
-    } else if (stats.isDirectory()) {
-      const names = readdirSync(path).filter((name) => !name.startsWith('.'));
-      // Plain code-unit order, not locale order: identical on every thread and machine.
-      names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-      for (const name of names) {
-        const child = join(path, name);
-        const childStats = statPath(child);
-        if (childStats.isFile()) add(child, childStats.size);
-      }
-    } else {
-      throw new WeirError('WEIR_SOURCE_FAILED', `FileSource: ${path} is neither a regular file nor a directory`, {
-        retriable: false,
-      });
-    }
-  }
-  return files;
-}
-
-/**
- * The byte range [start, end) of the concatenated input that subtask `subtaskIndex` of
- * `parallelism` owns: the lines that *start* in it (Hadoop's rule for split text files).
- */
-export function fileSplitRange(totalBytes: number, subtaskIndex: number, parallelism: number): [number, number] {
-  const total = BigInt(totalBytes);
-  const p = BigInt(parallelism);
-  return [Number((BigInt(subtaskIndex) * total) / p), Number((BigInt(subtaskIndex + 1) * total) / p)];
-}
-
-/**
  * Reads the lines that start in this subtask's byte range. A line is read to its end even
  * when that lies past the range (or in later chunks); a range that starts mid-line first skips
  * to the next line start, because the previous subtask reads that line.
@@ -133,23 +83,6 @@ export function fileSplitRange(totalBytes: number, subtaskIndex: number, paralle
  * when a chunk ends are copied into `#pieces`. Lines are decoded only once complete, so a UTF-8
  * character split across chunks is whole when decoded (0x0a never occurs inside one).
  */
-/** A byte range of the concatenated input files, and where reading resumes in it. Plain data. */
-export interface FileSplit {
-  readonly start: number;
-  readonly end: number;
-  readonly position: number;
-}
-
-function toSplit(value: unknown, total: number): FileSplit {
-  const s = value as FileSplit;
-  const ok = typeof s === 'object' && s !== null && [s.start, s.end, s.position].every((n) => Number.isSafeInteger(n) && n >= 0)
-    && s.start <= s.end && s.end <= total && s.position >= s.start;
-  if (!ok) {
-    throw new WeirError('WEIR_SOURCE_FAILED', `FileSource cannot restore the split ${JSON.stringify(value)} (did the input files change since the checkpoint? they total ${total} bytes now)`, { retriable: false });
-  }
-  return { start: s.start, end: s.end, position: s.position };
-}
-
 export class FileSourceReader<T> implements SourceReader<T> {
   readonly #paths: readonly string[];
   readonly #json: boolean;
@@ -464,20 +397,6 @@ export class FileSourceReader<T> implements SourceReader<T> {
 
   #errorContext(): { operatorId: string; subtaskIndex: number } {
     return { operatorId: this.#context.operatorId, subtaskIndex: this.#context.subtaskIndex };
-  }
-}
-
-function statPath(path: string): Stats {
-  try {
-    return statSync(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    const message =
-      code === 'ENOENT' || code === 'ENOTDIR'
-        ? `FileSource: path does not exist: ${path}`
-        : `FileSource: cannot read ${path}: ${(cause as Error).message}`;
-    // A missing or unreadable input is a configuration problem: restarting will not fix it.
-    throw new WeirError('WEIR_SOURCE_FAILED', message, { cause, retriable: false });
   }
 }
 
