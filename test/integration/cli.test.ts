@@ -72,6 +72,21 @@ test('weir run examples/wordcount.ts writes the exact running counts and says wh
   }
 });
 
+test('examples/running-totals.ts runs with checkpoints and commits one line per payment', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-cli-totals-'));
+  try {
+    const out = join(dir, 'out');
+    const result = await weir(['run', 'examples/running-totals.ts', '--parallelism', '2', '--checkpoint-dir', join(dir, 'chk'),
+      '--checkpoint-interval', '100ms', '--param', 'count=3000', '--param', 'rate=6000', '--param', `out=${out}`]);
+    assert.is(result.code, 0, result.stderr);
+    const lines = readdirSync(out).filter((f) => f.startsWith('part-')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== ''));
+    const seqs = lines.map((l) => (JSON.parse(l) as { seq: number }).seq).sort((a, b) => a - b);
+    assert.equal(seqs, Array.from({ length: 3000 }, (_, i) => i));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an unknown flag is a usage error: exit 2 and one clear line', async () => {
   const result = await weir(['run', 'examples/wordcount.ts', '--paralelism', '2']);
   assert.is(result.code, 2);

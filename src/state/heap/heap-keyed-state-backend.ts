@@ -202,7 +202,13 @@ class HeapListState<T> implements ListState<T> {
   }
 
   addAll(values: Iterable<T>): void {
-    for (const value of values) this.add(value);
+    // Copy first: `values` may be this very list (addAll(get())), which pushing would extend forever.
+    const items = Array.from(values);
+    if (items.length === 0) return;
+    const key = this.context.current(this.name);
+    const list = this.table.get(key);
+    if (list === undefined) this.table.set(key, items);
+    else for (const item of items) list.push(item);
   }
 
   update(values: Iterable<T>): void {
