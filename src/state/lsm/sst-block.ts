@@ -50,6 +50,11 @@ function compareAt(buf: Uint8Array, start: number, length: number, b: Uint8Array
   return length - b.byteLength;
 }
 
+/** Little-endian u32 at `at`. */
+function u32At(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 /** Thrown for a malformed block; `SstReader` rewraps it with the file name and block number. */
 export class BlockFormatError extends Error {}
 
@@ -215,7 +220,6 @@ export class BlockBuilder {
  */
 export class BlockCursor {
   #body: Uint8Array = new Uint8Array(0);
-  #view: DataView = new DataView(this.#body.buffer);
   #dataEnd = 0;
   #restartCount = 0;
   #key = new Uint8Array(64);
@@ -227,8 +231,11 @@ export class BlockCursor {
   #valueTag = 0;
   readonly #pos = { at: 0 };
 
-  /** Points the cursor at a new body, validating its restart array; the cursor is then unpositioned. */
-  reset(body: Uint8Array): void {
+  /**
+   * Checks a freshly decompressed body's restart array once, before it is cached; `reset` then
+   * trusts it. Throws `BlockFormatError`.
+   */
+  static validate(body: Uint8Array): void {
     if (body.byteLength < 8) throw new BlockFormatError(`block body is ${body.byteLength} bytes, too short`);
     const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
     const r = view.getUint32(body.byteLength - 4, true);
@@ -242,12 +249,17 @@ export class BlockCursor {
       }
       previous = offset;
     }
+  }
+
+  /** Points the cursor at a body that passed `validate`; the cursor is then unpositioned. */
+  reset(body: Uint8Array): void {
+    // No DataView here: creating one per point read measured as a visible share of a cached get.
+    const r = u32At(body, body.byteLength - 4);
     this.#body = body;
-    this.#view = view;
-    this.#dataEnd = dataEnd;
+    this.#dataEnd = body.byteLength - 4 - 4 * r;
     this.#restartCount = r;
-    this.#at = dataEnd;
-    this.#nextAt = dataEnd;
+    this.#at = this.#dataEnd;
+    this.#nextAt = this.#dataEnd;
   }
 
   get valid(): boolean {
@@ -294,7 +306,7 @@ export class BlockCursor {
   }
 
   #restartOffset(i: number): number {
-    return this.#view.getUint32(this.#dataEnd + 4 * i, true);
+    return u32At(this.#body, this.#dataEnd + 4 * i);
   }
 
   #compareRestartKey(i: number, target: Uint8Array): number {

@@ -9,12 +9,13 @@
  *   0             ┌──────────────────────────────────────────────────────────────────────────┐
  *                 │ data block 0 │ data block 1 │ … │ data block n−1     (back to back)          │
  *   indexOffset   ├──────────────────────────────────────────────────────────────────────────┤
- *                 │ index block: n × ( varint lastKeyLength │ lastKey │ varint offset │          │
- *                 │                    varint length │ u64 xxHash64(stored block) )             │
+ *                 │ index block: stored like a data block (below), one entry per data block:  │
+ *                 │   key = the block's last key, value = varint offset │ varint length │      │
+ *                 │   u64 xxHash64(stored data block)                                          │
  *   filterOffset  ├──────────────────────────────────────────────────────────────────────────┤
  *                 │ filter block: bloom filter (layout in bloom-filter.ts)                     │
  *   footerOffset  ├──────────────────────────────────────────────────────────────────────────┤
- *                 │ footer: u64 indexOffset │ u64 indexLength │ u64 xxHash64(index block)      │
+ *                 │ footer: u64 indexOffset │ u64 indexLength │ u64 xxHash64(stored index)     │
  *                 │         u64 filterOffset │ u64 filterLength │ u64 xxHash64(filter block)   │
  *                 │         u64 entryCount │ u32 blockCount                                     │
  *                 │         varint smallestKeyLength │ smallestKey                              │
@@ -24,17 +25,19 @@
  *                 │       u64 xxHash64(footer ‖ footerLength ‖ version) │ magic "WEIRSST1"      │
  *                 └──────────────────────────────────────────────────────────────────────────┘
  *
- *   stored data block := body │ u8 compression        (checksum covers both)
- *     compression 0: body is the raw block body (LZ4 did not make it smaller)
- *     compression 1: body is an lz4-napi block (u32 raw size + LZ4 data) of the raw block body
+ *   stored block := payload │ u8 compression        (the checksum covers both)
+ *     compression 0: payload is the raw block body (LZ4 did not make it smaller)
+ *     compression 1: payload is an lz4-napi block (u32 raw size + LZ4 data) of the raw body
  *   raw block body: prefix-compressed entries with restart points, drawn in sst-block.ts.
  *
  * Every byte is covered: the tail checksum covers the footer; the footer carries the index and
  * filter checksums and their exact extents (the sections must tile the file, so a truncated or
  * padded file fails on open); the index carries each data block's checksum, verified before the
  * block is decompressed or cached. `open` verifies tail, footer, index and filter; data blocks are
- * verified when first read. An index entry's key is the block's last key, whole (no shortened
- * separators: simpler, and the index is ~1 % of the file). An SST holds at least one entry:
+ * verified when first read. The index reuses the data block codec, so the long shared prefixes of
+ * state keys (key group, state name) are prefix-compressed there too; its keys are whole last
+ * keys, not LevelDB's shortened separators (simpler; the index is ~1 % of the file and is parsed
+ * into arrays once, on open). An SST holds at least one entry:
  * `finish()` on an empty writer throws, so callers skip empty outputs (an empty memtable flush, a
  * compaction that dropped everything).
  */
@@ -83,13 +86,15 @@ export class SstWriter {
   readonly #bitsPerKey: number;
   readonly #block = new BlockBuilder();
   readonly #chunks: Uint8Array[] = [];
-  readonly #index = new ByteWriter(1024);
+  readonly #index = new BlockBuilder();
+  readonly #indexValue = new ByteWriter(32);
   #dataBytes = 0;
   #blockCount = 0;
   #entryCount = 0;
   #smallest: Uint8Array | undefined;
-  #h1s = new Uint32Array(1024);
-  #h2s = new Uint32Array(1024);
+  /** The last key of the last flushed block (the index's last key so far). */
+  #lastIndexedKey: Uint8Array | undefined;
+  #hashes = new Uint32Array(1024);
   #finished = false;
 
   constructor(options: SstWriterOptions = {}) {
@@ -139,8 +144,8 @@ export class SstWriter {
     }
     this.#finished = true;
     if (this.#block.entryCount > 0) this.#flushBlock();
-    const index = this.#index.bytes();
-    const filter = BloomFilter.fromHashes(this.#h1s, this.#h2s, this.#bitsPerKey > 0 ? this.#entryCount : 0, this.#bitsPerKey).serialize();
+    const index = storeBlock(this.#index.finish());
+    const filter = BloomFilter.fromHashes(this.#hashes, this.#bitsPerKey > 0 ? this.#entryCount : 0, this.#bitsPerKey).serialize();
     const indexOffset = this.#dataBytes;
     const filterOffset = indexOffset + index.byteLength;
 
@@ -175,23 +180,15 @@ export class SstWriter {
     return out;
   }
 
-  /** The last key of the last flushed block (the index's last key). */
-  #lastIndexedKey: Uint8Array | undefined;
-
   #flushBlock(): void {
-    const body = this.#block.finish();
-    const compressed = compressSync(asBuffer(body));
-    const useLz4 = compressed.byteLength < body.byteLength;
-    const payload = useLz4 ? compressed : body;
-    const stored = new Uint8Array(payload.byteLength + 1);
-    stored.set(payload);
-    stored[payload.byteLength] = useLz4 ? COMPRESSION_LZ4 : COMPRESSION_NONE;
+    const stored = storeBlock(this.#block.finish());
     const lastKey = this.#block.lastKey().slice();
-    this.#index.varint(lastKey.byteLength);
-    this.#index.append(lastKey);
-    this.#index.varint(this.#dataBytes);
-    this.#index.varint(stored.byteLength);
-    this.#index.u64(checksum64(stored));
+    const value = this.#indexValue;
+    value.reset();
+    value.varint(this.#dataBytes);
+    value.varint(stored.byteLength);
+    value.u64(checksum64(stored));
+    this.#index.add(lastKey, value.bytes());
     this.#chunks.push(stored);
     this.#dataBytes += stored.byteLength;
     this.#blockCount++;
@@ -201,17 +198,12 @@ export class SstWriter {
 
   #addHash(key: Uint8Array): void {
     const i = this.#entryCount;
-    if (i === this.#h1s.length) {
-      const h1s = new Uint32Array(i * 2);
-      const h2s = new Uint32Array(i * 2);
-      h1s.set(this.#h1s);
-      h2s.set(this.#h2s);
-      this.#h1s = h1s;
-      this.#h2s = h2s;
+    if (i === this.#hashes.length) {
+      const grown = new Uint32Array(i * 2);
+      grown.set(this.#hashes);
+      this.#hashes = grown;
     }
-    const [h1, h2] = bloomHash(key);
-    this.#h1s[i] = h1;
-    this.#h2s[i] = h2;
+    this.#hashes[i] = bloomHash(key);
   }
 }
 
@@ -232,6 +224,7 @@ export class SstReader {
   readonly #entryCount: number;
   /** Reused by `get` only; each `entries()` generator has its own, as generators interleave. */
   readonly #cursor = new BlockCursor();
+  readonly #cacheIds: string[] = [];
 
   private constructor(file: Uint8Array, name: string, cache: BlockCacheHook | undefined, parsed: ParsedFile) {
     this.#file = file;
@@ -253,7 +246,9 @@ export class SstReader {
    */
   static open(file: Uint8Array, name: string, options: SstReaderOptions = {}): SstReader {
     if (!(file instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', `SST file ${name} must be a Uint8Array`);
-    return new SstReader(file, name, options.blockCache, parseFile(file, name));
+    // A Buffer's `slice` shares memory; a plain view makes every copy handed out a real copy.
+    const plain = file.constructor === Uint8Array ? file : new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+    return new SstReader(plain, name, options.blockCache, parseFile(plain, name));
   }
 
   get name(): string {
@@ -281,9 +276,9 @@ export class SstReader {
   }
 
   /** False only if `key` is certainly not in the file: outside [smallest, largest] or excluded by the bloom filter. */
-  mayContain(key: Uint8Array, hash?: readonly [number, number]): boolean {
+  mayContain(key: Uint8Array, hash?: number): boolean {
     if (compareKeys(key, this.#smallest) < 0 || compareKeys(key, this.#largest) > 0) return false;
-    if (hash !== undefined) return this.#bloom.mayContainHash(hash[0], hash[1]);
+    if (hash !== undefined) return this.#bloom.mayContainHash(hash);
     return this.#bloom.mayContain(key);
   }
 
@@ -292,7 +287,7 @@ export class SstReader {
    * hold `key` (verified and decompressed, or from the cache). `hash` is `bloomHash(key)`, when the
    * caller probes several files with one key. A tombstone is `{ found: true, value: null }`.
    */
-  get(key: Uint8Array, hash?: readonly [number, number]): SstGetResult {
+  get(key: Uint8Array, hash?: number): SstGetResult {
     if (!(key instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SST key must be a Uint8Array');
     if (!this.mayContain(key, hash)) return NOT_FOUND;
     const block = this.#findBlock(key);
@@ -316,7 +311,6 @@ export class SstReader {
     let block = from === undefined ? 0 : this.#findBlock(from);
     let first = true;
     for (; block < blockCount; block++) {
-      let entry: [Uint8Array, Uint8Array | null] | undefined;
       try {
         cursor.reset(this.#blockBody(block));
         if (first && from !== undefined) cursor.seek(from);
@@ -327,8 +321,7 @@ export class SstReader {
       first = false;
       while (cursor.valid) {
         if (to !== undefined && cursor.compareKey(to) >= 0) return;
-        entry = [cursor.key(), cursor.value()];
-        yield entry;
+        yield [cursor.key(), cursor.value()];
         try {
           cursor.next();
         } catch (error) {
@@ -354,24 +347,20 @@ export class SstReader {
   /** The verified, decompressed body of data block `i`, from the cache when present. */
   #blockBody(i: number): Uint8Array {
     const offset = this.#offsets[i]!;
-    const id = this.#cache === undefined ? '' : `${this.#name}#${offset}`;
-    const cached = this.#cache?.get(id);
-    if (cached !== undefined) return cached;
+    let id = '';
+    if (this.#cache !== undefined) {
+      // One id string per block, kept: a fresh template string per read would be re-hashed by the cache's Map.
+      id = this.#cacheIds[i] ??= `${this.#name}#${offset}`;
+      const cached = this.#cache.get(id);
+      if (cached !== undefined) return cached;
+    }
     const stored = this.#file.subarray(offset, offset + this.#lengths[i]!);
     if (checksum64(stored) !== this.#checksums[i]) throw corrupt(this.#name, `data block ${i} (offset ${offset}) checksum mismatch`);
-    const payload = stored.subarray(0, stored.byteLength - 1);
-    const compression = stored[stored.byteLength - 1];
     let body: Uint8Array;
-    if (compression === COMPRESSION_NONE) {
-      body = payload;
-    } else if (compression === COMPRESSION_LZ4) {
-      try {
-        body = uncompressSync(payload);
-      } catch (cause) {
-        throw corrupt(this.#name, `data block ${i} (offset ${offset}) does not decompress`, cause);
-      }
-    } else {
-      throw corrupt(this.#name, `data block ${i} (offset ${offset}) has unknown compression ${String(compression)}`);
+    try {
+      body = unstoreBlock(stored);
+    } catch (error) {
+      throw this.#rewrap(error, i);
     }
     this.#cache?.set(id, body);
     return body;
@@ -451,22 +440,25 @@ function parseFile(file: Uint8Array, name: string): ParsedFile {
   return { ...parseIndex(index, name, blockCount, indexOffset, largest), bloom, smallest, largest, entryCount };
 }
 
-function parseIndex(index: Uint8Array, name: string, blockCount: number, dataEnd: number, largest: Uint8Array) {
+function parseIndex(stored: Uint8Array, name: string, blockCount: number, dataEnd: number, largest: Uint8Array) {
   const lastKeys: Uint8Array[] = [];
   const offsets: number[] = [];
   const lengths: number[] = [];
   const checksums: bigint[] = [];
-  const view = new DataView(index.buffer, index.byteOffset, index.byteLength);
   const pos = { at: 0 };
   let expectedOffset = 0;
   try {
-    for (let i = 0; i < blockCount; i++) {
-      const lastKey = readKey(index, pos, index.byteLength);
-      const offset = readVarint(index, pos.at, index.byteLength, pos);
-      const length = readVarint(index, pos.at, index.byteLength, pos);
-      if (pos.at + 8 > index.byteLength) throw new BlockFormatError(`entry ${i} runs past the end`);
-      const checksum = view.getBigUint64(pos.at, true);
-      pos.at += 8;
+    const cursor = new BlockCursor();
+    cursor.reset(unstoreBlock(stored));
+    for (cursor.seekToFirst(); cursor.valid; cursor.next()) {
+      const i = lastKeys.length;
+      const lastKey = cursor.key();
+      const value = cursor.value();
+      if (value === null) throw new BlockFormatError(`entry ${i} is a tombstone`);
+      const offset = readVarint(value, 0, value.byteLength, pos);
+      const length = readVarint(value, pos.at, value.byteLength, pos);
+      if (pos.at + 8 !== value.byteLength) throw new BlockFormatError(`entry ${i} has a ${value.byteLength}-byte value`);
+      const checksum = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(pos.at, true);
       if (offset !== expectedOffset || length < 2) throw new BlockFormatError(`block ${i} at ${offset}+${length} does not follow the previous block`);
       if (i > 0 && compareKeys(lastKeys[i - 1]!, lastKey) >= 0) throw new BlockFormatError(`last keys of blocks ${i - 1} and ${i} are not ascending`);
       expectedOffset = offset + length;
@@ -475,13 +467,54 @@ function parseIndex(index: Uint8Array, name: string, blockCount: number, dataEnd
       lengths.push(length);
       checksums.push(checksum);
     }
-    if (pos.at !== index.byteLength) throw new BlockFormatError(`${index.byteLength - pos.at} unexpected bytes after ${blockCount} entries`);
+    if (lastKeys.length !== blockCount) throw new BlockFormatError(`${lastKeys.length} entries, the footer says ${blockCount} blocks`);
     if (expectedOffset !== dataEnd) throw new BlockFormatError(`blocks end at ${expectedOffset}, the index starts at ${dataEnd}`);
     if (compareKeys(lastKeys[blockCount - 1]!, largest) !== 0) throw new BlockFormatError('the last block does not end with the largest key');
   } catch (error) {
-    throw corrupt(name, `index block is malformed: ${(error as Error).message}`, error);
+    if (!(error instanceof BlockFormatError)) throw error;
+    throw corrupt(name, `index block is malformed: ${error.message}`, error);
   }
   return { lastKeys, offsets, lengths, checksums };
+}
+
+// ── stored blocks ────────────────────────────────────────────────────────────────────────────
+
+/** payload ‖ compression flag: LZ4 when it makes the body smaller, else the raw body. */
+function storeBlock(body: Uint8Array): Uint8Array {
+  const compressed = compressSync(asBuffer(body));
+  const useLz4 = compressed.byteLength < body.byteLength;
+  const payload = useLz4 ? compressed : body;
+  const stored = new Uint8Array(payload.byteLength + 1);
+  stored.set(payload);
+  stored[payload.byteLength] = useLz4 ? COMPRESSION_LZ4 : COMPRESSION_NONE;
+  return stored;
+}
+
+/**
+ * The validated raw body of a stored block whose checksum already matched. Always a plain
+ * Uint8Array: lz4-napi returns a Buffer, whose `slice` would share memory with a cached block.
+ * Throws `BlockFormatError`.
+ */
+function unstoreBlock(stored: Uint8Array): Uint8Array {
+  if (stored.byteLength < 2) throw new BlockFormatError(`stored block is ${stored.byteLength} bytes`);
+  const payload = stored.subarray(0, stored.byteLength - 1);
+  const compression = stored[stored.byteLength - 1];
+  let body: Uint8Array;
+  if (compression === COMPRESSION_NONE) {
+    body = payload;
+  } else if (compression === COMPRESSION_LZ4) {
+    let raw: Buffer;
+    try {
+      raw = uncompressSync(payload);
+    } catch (cause) {
+      throw new BlockFormatError(`does not decompress: ${String(cause)}`);
+    }
+    body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  } else {
+    throw new BlockFormatError(`unknown compression ${String(compression)}`);
+  }
+  BlockCursor.validate(body);
+  return body;
 }
 
 function readKey(buf: Uint8Array, pos: { at: number }, end: number): Uint8Array {
