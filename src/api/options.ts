@@ -25,6 +25,15 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Milliseconds cancelled subtasks get to stop cooperatively before their threads are terminated. Default 5000. */
   cancelGraceMs?: number;
+  /** Keyed state backend: 'heap' (default; Flink's HashMap backend) or 'lsm' (Weir's LSM tree). */
+  stateBackend?: 'heap' | 'lsm';
+  /** LSM backend settings. */
+  lsm?: {
+    /** Bytes of memtable plus block cache per keyed subtask. Default 64 MiB. */
+    memoryBudget?: number;
+    /** Where LSM working files go (deleted when the job ends). Default: the OS temp directory. */
+    directory?: string;
+  };
   /** Turns on checkpoints (and exactly-once sinks); see docs/checkpointing.md. Default: off. */
   checkpointing?: CheckpointingOptions;
   /** What to do when the job fails. Default: exponential-delay with checkpointing, none without. */
@@ -47,7 +56,7 @@ export const RUN_OPTION_DEFAULTS = {
 
 const KNOWN = new Set([
   'parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs',
-  'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'onProgress', 'faultInjection',
+  'stateBackend', 'lsm', 'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'onProgress', 'faultInjection',
 ]);
 
 export interface ResolvedRunOptions {
@@ -58,6 +67,7 @@ export interface ResolvedRunOptions {
   readonly recordCodec: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly cancelGraceMs: number;
+  readonly stateBackend: { readonly kind: 'heap' } | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined };
   readonly checkpointing: CheckpointConfig | undefined;
   readonly restartStrategy: RestartStrategyOptions | undefined;
   readonly onWarning: ((message: string) => void) | undefined;
@@ -131,6 +141,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     recordCodec: options.recordCodec,
     signal: options.signal,
     cancelGraceMs,
+    stateBackend: resolveStateBackend(options.stateBackend, options.lsm),
     checkpointing: resolveCheckpointing(options.checkpointing),
     restartStrategy: options.restartStrategy === undefined ? undefined : validateRestartStrategy(options.restartStrategy),
     onWarning: options.onWarning,
@@ -138,6 +149,29 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     onProgress: options.onProgress,
     faultInjection: resolveFaultInjection(options.faultInjection),
   };
+}
+
+export const DEFAULT_LSM_MEMORY_BUDGET = 64 * 1024 * 1024;
+
+function resolveStateBackend(kind: unknown, lsm: unknown): ResolvedRunOptions['stateBackend'] {
+  if (kind !== undefined && kind !== 'heap' && kind !== 'lsm') throw invalid('stateBackend', "'heap' or 'lsm'", kind);
+  if (lsm !== undefined && (typeof lsm !== 'object' || lsm === null)) throw invalid('lsm', 'an object', lsm);
+  const o = (lsm ?? {}) as { memoryBudget?: unknown; directory?: unknown };
+  for (const key of Object.keys(o)) {
+    if (key !== 'memoryBudget' && key !== 'directory') {
+      throw new WeirError('WEIR_INVALID_OPTION', `unknown option 'lsm.${key}' (known: memoryBudget, directory)`, { context: { option: `lsm.${key}` } });
+    }
+  }
+  if (kind !== 'lsm') {
+    if (lsm !== undefined) throw invalid('lsm', "used with stateBackend: 'lsm'", JSON.stringify(lsm));
+    return { kind: 'heap' };
+  }
+  const memoryBudget = o.memoryBudget ?? DEFAULT_LSM_MEMORY_BUDGET;
+  if (typeof memoryBudget !== 'number' || !Number.isSafeInteger(memoryBudget) || memoryBudget < 64 * 1024) {
+    throw invalid('lsm.memoryBudget', 'an integer number of bytes ≥ 65536', memoryBudget);
+  }
+  if (o.directory !== undefined && (typeof o.directory !== 'string' || o.directory === '')) throw invalid('lsm.directory', 'a non-empty path', o.directory);
+  return { kind: 'lsm', memoryBudget, directory: o.directory as string | undefined };
 }
 
 function resolveFaultInjection(value: unknown): FaultInjection | undefined {

@@ -21,6 +21,7 @@ export async function run(job: string | URL, options: RunOptions = {}): Promise<
     cancelGraceMs: resolved.cancelGraceMs,
     signal: resolved.signal,
     checkpointing: resolved.checkpointing,
+    stateBackend: resolved.stateBackend,
     restartStrategy: resolved.restartStrategy,
     onWarning: resolved.onWarning,
     onCheckpoint: resolved.onCheckpoint,

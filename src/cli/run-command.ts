@@ -32,6 +32,7 @@ export interface RunFlags {
   jobName?: string;
   numRetained?: string | number;
   stateBackend?: string;
+  lsmMemoryBudget?: string | number;
   restartStrategy?: string;
   quiet?: boolean;
 }
@@ -65,12 +66,15 @@ export function flagsToOptions(flags: RunFlags): RunOptions {
   const ringBytes = integerFlag('ring-bytes', flags.ringBytes);
   if (ringBytes !== undefined) options.ringBytes = ringBytes;
   if (flags.recordCodec !== undefined) options.recordCodec = String(flags.recordCodec);
-  if (flags.stateBackend !== undefined && String(flags.stateBackend) !== 'heap') {
-    throw new UsageError(
-      String(flags.stateBackend) === 'lsm'
-        ? '--state-backend lsm is not available yet: the LSM backend is not built (use heap)'
-        : `--state-backend must be heap, got ${JSON.stringify(String(flags.stateBackend))}`,
-    );
+  if (flags.stateBackend !== undefined) {
+    const backend = String(flags.stateBackend);
+    if (backend !== 'heap' && backend !== 'lsm') throw new UsageError(`--state-backend must be heap or lsm, got ${JSON.stringify(backend)}`);
+    options.stateBackend = backend;
+  }
+  const budget = integerFlag('lsm-memory-budget', flags.lsmMemoryBudget);
+  if (budget !== undefined) {
+    if (options.stateBackend !== 'lsm') throw new UsageError('--lsm-memory-budget needs --state-backend lsm');
+    options.lsm = { memoryBudget: budget };
   }
   const checkpointing = checkpointingFromFlags(flags);
   if (checkpointing !== undefined) options.checkpointing = checkpointing;

@@ -6,6 +6,10 @@
  * checkpoints, and commits a bounded job's final sink output.
  */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StateBackendConfig } from '../state/state-backend-factory.ts';
 import { WeirError } from '../errors.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { CheckpointCoordinator, type CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
@@ -44,6 +48,8 @@ export interface JobConfig {
   readonly signal: AbortSignal | undefined;
   readonly checkpointing: CheckpointConfig | undefined;
   readonly restartStrategy: RestartStrategyOptions | undefined;
+  /** 'heap' or 'lsm' (with its memory budget per keyed subtask, and where working files go). */
+  readonly stateBackend: { readonly kind: 'heap' } | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined };
   /** Warnings while the job runs (a skipped checkpoint, a restart): the CLI prints them. */
   readonly onWarning: ((message: string) => void) | undefined;
   readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
@@ -107,6 +113,7 @@ class JobRun {
    */
   #scheduler: SubtaskScheduler | undefined;
   readonly #faults: FaultInjector | undefined;
+  #lsmDirectory: string | undefined;
   readonly #warnings: string[] = [];
   #restarts = 0;
 
@@ -161,6 +168,7 @@ class JobRun {
             ? undefined
             : { mode: config.checkpointing.mode, store: this.#storage.descriptor },
         restore: restore?.subtasks,
+        stateBackend: this.#stateBackend(),
       });
       const { results, execution } = await this.#runAttempt(deployments);
       if (execution.failure === undefined && !execution.canceled) {
@@ -324,8 +332,17 @@ class JobRun {
     this.#config.onWarning?.(message);
   }
 
+  /** The backend config of this job; an LSM job's working files go to a directory of its own. */
+  #stateBackend(): StateBackendConfig {
+    const config = this.#config.stateBackend;
+    if (config.kind === 'heap') return config;
+    this.#lsmDirectory ??= join(config.directory ?? tmpdir(), `weir-lsm-${this.#jobId}`);
+    return { kind: 'lsm', directory: this.#lsmDirectory, memoryBudget: config.memoryBudget };
+  }
+
   async close(): Promise<void> {
     await this.#scheduler?.destroy();
+    if (this.#lsmDirectory !== undefined) await rm(this.#lsmDirectory, { recursive: true, force: true });
     await this.#storage?.storage.close();
   }
 }

@@ -14,6 +14,7 @@ import { edgeChannels, type JobGraph, type JobVertex } from '../graph/job-graph.
 import type { PlanConfig } from '../graph/job-definition.ts';
 import { createTaskControl } from '../task/task-control.ts';
 import type { TaskCheckpointing, TaskSpec } from '../task/task-spec.ts';
+import type { StateBackendConfig } from '../state/state-backend-factory.ts';
 
 export interface DeploymentConfig {
   readonly jobUrl: string;
@@ -21,6 +22,7 @@ export interface DeploymentConfig {
   readonly ringBytes: number;
   readonly recordCodec: string;
   readonly checkpointing: TaskCheckpointing | undefined;
+  readonly stateBackend: StateBackendConfig;
   /** By subtask key: what each subtask restores (this attempt restores from a checkpoint). */
   readonly restore: ReadonlyMap<string, SubtaskRestore> | undefined;
 }
@@ -81,6 +83,7 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
           inputs: inputs[vertex.index]![subtaskIndex]!,
           outputs: outputs[vertex.index]![subtaskIndex]!,
           checkpointing: config.checkpointing,
+          stateBackend: config.stateBackend,
           restore: config.restore?.get(key),
           port: channel?.port2,
         },

@@ -72,6 +72,7 @@ export function createOperatorChain(
     writers.length === 0 ? DISCARD : writers.length === 1 ? new WriterOutput(writers[0]!) : new FanOutOutput(writers);
   const context: OperatorContext = {
     checkpointing: spec.checkpointing !== undefined,
+    stateBackend: spec.stateBackend,
     subtaskIndex: spec.subtaskIndex,
     parallelism: vertex.parallelism,
     maxParallelism: graph.maxParallelism,

@@ -71,6 +71,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
     }
     const codec = recordCodecByName(spec.recordCodec);
     chain = createOperatorChain(graph, vertex, spec, codec, isCanceled);
+    for (const operator of chain.operators) await operator.initializeState();
     if (spec.checkpointing !== undefined) {
       store = await openStateStore(spec.checkpointing.store);
       if (spec.restore !== undefined) await restoreChain(chain, spec.restore, store);

@@ -6,6 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorRecord } from '../errors.ts';
 import type { StateStoreDescriptor } from '../storage/state-store.ts';
+import type { StateBackendConfig } from '../state/state-backend-factory.ts';
 import type { SubtaskRestore } from './checkpoint-messages.ts';
 import type { PlanConfig } from '../graph/job-definition.ts';
 import type { OutputChannel } from '../channels/output-writer.ts';
@@ -26,6 +27,8 @@ export interface TaskSpec {
   readonly inputs: readonly SharedArrayBuffer[];
   /** Per output edge (in vertex.outputs order), its channels indexed by consumer channel. */
   readonly outputs: ReadonlyArray<readonly OutputChannel[]>;
+  /** Which keyed state backend keyed operators open. */
+  readonly stateBackend: StateBackendConfig;
   /** Present when the job checkpoints: the mode and where state goes. */
   readonly checkpointing: TaskCheckpointing | undefined;
   /** Present when this attempt restores from a checkpoint. */

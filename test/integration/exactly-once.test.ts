@@ -105,6 +105,33 @@ test('exactly-once with two upstream subtasks per keyed subtask (aligned barrier
   }
 });
 
+test('with the LSM state backend, worker kills leave the committed output exactly the failure-free output', async () => {
+  const seed = testSeed('lsm');
+  const dir = tempDir();
+  const out = join(dir, 'out');
+  const count = 12_000;
+  try {
+    const result = await within(
+      90_000,
+      run(fixtureJob('running-count.ts'), {
+        parallelism: 2,
+        stateBackend: 'lsm',
+        lsm: { memoryBudget: 128 * 1024, directory: join(dir, 'lsm') },
+        params: { count: String(count), keys: '2000', rate: '8000', out },
+        checkpointing: { interval: 50, directory: join(dir, 'chk') },
+        restartStrategy: { type: 'fixed-delay', attempts: 100, delayMs: 0 },
+        faultInjection: { seed, kills: 4, maxDelayMs: 500, points: ['random', 'after-trigger', 'before-notify'] },
+      }),
+    );
+    assert.ok(result.restarts >= 1);
+    const actual = committedLines(out);
+    const expected = expectedRunningCount(count, 2000);
+    assert.ok(actual.length === expected.length && actual.every((line, i) => line === expected[i]), describeDifference(actual, expected));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('at-least-once mode with kills loses no record (duplicates allowed)', async () => {
   const seed = testSeed('at-least-once');
   const dir = tempDir();

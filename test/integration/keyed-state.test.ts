@@ -59,4 +59,31 @@ test('with several source subtasks each key still counts 1..n and keeps each pro
   }
 });
 
+test('the LSM state backend gives the same exact output for every state type, and its working files are removed', async () => {
+  const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const workDir = mkdtempSync(join(tmpdir(), 'weir-lsm-work-'));
+  try {
+    const result = await within(
+      60_000,
+      run(fixtureJob('keyed-states.ts'), {
+        parallelism: 2,
+        stateBackend: 'lsm',
+        lsm: { memoryBudget: 256 * 1024, directory: workDir },
+        params: { count: String(COUNT), keys: String(KEYS), sourceParallelism: '1' },
+      }),
+    );
+    const out = result.collected.out as Output[];
+    assert.is(out.length, COUNT);
+    for (const [key, records] of groupBy(out, (r) => r.key)) {
+      const indices = Array.from({ length: COUNT }, (_, i) => i).filter((i) => `k${i % KEYS}` === key);
+      assert.equal(records, reference(indices, key), `output of key ${key}`);
+    }
+    assert.equal(readdirSync(workDir), [], 'LSM working directories are deleted when the job ends');
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+});
+
 test.run();

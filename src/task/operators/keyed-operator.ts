@@ -6,7 +6,7 @@
  */
 import { WeirError } from '../../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeFor, type KeyGroupRange } from '../../state/key-groups.ts';
-import { HeapKeyedStateBackend } from '../../state/heap/heap-keyed-state-backend.ts';
+import { openKeyedStateBackend, type OpenedBackend } from '../../state/state-backend-factory.ts';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
 import type { KeySelector, RuntimeContext } from '../functions.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
@@ -19,7 +19,9 @@ import {
 } from './stream-operator.ts';
 
 export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
-  protected readonly backend: KeyedStateBackend;
+  /** Set by initializeState(), before anything else touches state. */
+  protected backend!: KeyedStateBackend;
+  #opened: OpenedBackend | undefined;
   readonly #keySelector: KeySelector<unknown, unknown>;
   /** The current record's key as the selector returned it. */
   protected currentKey: unknown = undefined;
@@ -27,10 +29,17 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
   constructor(node: StreamNode, context: OperatorContext, output: Output<O>) {
     super(node, context, output);
     this.#keySelector = (node.transformation as { keySelector: KeySelector<unknown, unknown> }).keySelector;
-    this.backend = new HeapKeyedStateBackend(
-      keyGroupRangeFor(context.subtaskIndex, context.parallelism, context.maxParallelism),
-      context.maxParallelism,
+  }
+
+  override async initializeState(): Promise<void> {
+    const { subtaskIndex, parallelism, maxParallelism, stateBackend } = this.context;
+    this.#opened = await openKeyedStateBackend(
+      stateBackend,
+      keyGroupRangeFor(subtaskIndex, parallelism, maxParallelism),
+      maxParallelism,
+      `${this.node.uid}-${subtaskIndex}`,
     );
+    this.backend = this.#opened.backend;
   }
 
   /** The key groups this subtask owns. */
@@ -102,7 +111,8 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
     return { uid: this.node.uid, keyGroupRange: this.backend.keyGroupRange, keyedBlocks: this.backend.snapshot() };
   }
 
-  override close(): void {
-    this.backend.dispose();
+  override async close(): Promise<void> {
+    await this.#opened?.close();
+    this.#opened = undefined;
   }
 }

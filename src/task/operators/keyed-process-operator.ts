@@ -48,7 +48,7 @@ export class KeyedProcessOperator extends KeyedOperator<unknown, unknown> implem
     } catch (error) {
       throw this.userError(error, 'close');
     } finally {
-      super.close();
+      await super.close();
     }
   }
 }

@@ -8,6 +8,7 @@ import { WeirError } from '../../errors.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
 import type { KeyGroupRange } from '../../state/key-groups.ts';
 import type { KeyGroupBlock } from '../../state/keyed-state-backend.ts';
+import type { StateBackendConfig } from '../../state/state-backend-factory.ts';
 
 /** What an operator's synchronous snapshot phase hands to the task's async phase. */
 export interface OperatorSnapshotData {
@@ -32,6 +33,8 @@ export interface Output<T> {
 export interface OperatorContext {
   /** True when the job takes checkpoints (sinks then commit in two phases). */
   readonly checkpointing: boolean;
+  /** Which keyed state backend keyed operators open. */
+  readonly stateBackend: StateBackendConfig;
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
@@ -57,6 +60,9 @@ export abstract class StreamOperator<I, O> {
   finish(): void | Promise<void> {}
   /** Release resources; runs after success and after failure. */
   close(): void | Promise<void> {}
+
+  /** First of all, before restore and open: set up state storage (may be asynchronous). */
+  initializeState(): void | Promise<void> {}
 
   /** Before open(), when restoring: the state this subtask owns in the checkpoint. */
   restoreState(_state: RestoredOperatorState): void {}
