@@ -51,7 +51,7 @@ test('the whole process killed with SIGKILL 5 times and resumed with weir run --
   const dir = mkdtempSync(join(tmpdir(), 'weir-crash-'));
   const out = join(dir, 'out');
   const chk = join(dir, 'chk');
-  const count = 16_000;
+  const count = 32_000; // ~4 s of data at 8,000/s: long enough that five kills land before the end
   const base = ['run', 'test/fixtures/jobs/running-count.ts', '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '50ms',
     '--param', `count=${count}`, '--param', `keys=${KEYS}`, '--param', 'rate=8000', '--param', `out=${out}`, '--quiet'];
   try {
