@@ -131,7 +131,7 @@ export class FileSinkWriter<T> implements SinkWriter<T> {
   #partBytes = 0;
   readonly #buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
   #buffered = 0;
-  /** Rolled parts not yet committed; a later checkpoint issue tags them with a checkpoint id. */
+  /** Rolled parts not yet handed out by prepareCommit (two-phase commit) or committed by finish(). */
   #pending: PendingPart[] = [];
   /** Paths of parts this writer committed, for `result()`. */
   readonly #committed: string[] = [];
