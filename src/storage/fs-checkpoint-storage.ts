@@ -9,6 +9,7 @@
  * State files' dir entries are made durable by the fsync of the chk dir at commit, which happens
  * after the `_metadata` rename; the job dir is fsynced too, for the chk dir's own entry.
  */
+import { syncDirectory, writeFileSynced } from './durable-file.ts';
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -49,29 +50,9 @@ export const nodeCheckpointFs: CheckpointFs = {
   async mkdir(path) {
     await fsp.mkdir(path, { recursive: true });
   },
-  async writeFileSynced(path, bytes) {
-    const handle = await fsp.open(path, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  },
+  writeFileSynced,
   rename: (from, to) => fsp.rename(from, to),
-  async syncDir(path) {
-    let handle: fsp.FileHandle | undefined;
-    try {
-      handle = await fsp.open(path, 'r');
-      await handle.sync();
-    } catch (error) {
-      // Windows cannot open or fsync a directory; there the rename is as durable as it gets.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (process.platform !== 'win32' || (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES')) throw error;
-    } finally {
-      await handle?.close();
-    }
-  },
+  syncDir: syncDirectory,
   readFile: (path) => fsp.readFile(path),
   readdir: (path) => fsp.readdir(path),
   unlink: (path) => fsp.rm(path, { force: true }),

@@ -22,57 +22,17 @@
  * checksum of their own: the SST footer checksums the filter block.
  */
 import { WeirError } from '../../errors.ts';
+import { xxh32Bytes } from '../xxhash32.ts';
 
 export const DEFAULT_BLOOM_BITS_PER_KEY = 10;
 const HEADER_BYTES = 5;
 const MAX_K = 30;
 
-const PRIME1 = 0x9e3779b1;
-const PRIME2 = 0x85ebca77;
-const PRIME3 = 0xc2b2ae3d;
-const PRIME4 = 0x27d4eb2f;
-const PRIME5 = 0x165667b1;
 /** Mixed into h1 before deriving h2, so h2 is not a plain function of h1's avalanche. */
 const H2_SEED = 0x5bd1e995;
 
-function rotl(x: number, r: number): number {
-  return (x << r) | (x >>> (32 - r));
-}
-
-function u32le(b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
-}
-
-/** xxHash32 (seed 0) of `bytes`, unsigned. A hot loop on the read path, hence inlined rounds. */
-export function xxh32(bytes: Uint8Array): number {
-  const length = bytes.byteLength;
-  let i = 0;
-  let h: number;
-  if (length >= 16) {
-    let v1 = (PRIME1 + PRIME2) | 0;
-    let v2 = PRIME2;
-    let v3 = 0;
-    let v4 = -PRIME1 | 0;
-    for (; i + 16 <= length; i += 16) {
-      v1 = Math.imul(rotl((v1 + Math.imul(u32le(bytes, i), PRIME2)) | 0, 13), PRIME1);
-      v2 = Math.imul(rotl((v2 + Math.imul(u32le(bytes, i + 4), PRIME2)) | 0, 13), PRIME1);
-      v3 = Math.imul(rotl((v3 + Math.imul(u32le(bytes, i + 8), PRIME2)) | 0, 13), PRIME1);
-      v4 = Math.imul(rotl((v4 + Math.imul(u32le(bytes, i + 12), PRIME2)) | 0, 13), PRIME1);
-    }
-    h = (rotl(v1, 1) + rotl(v2, 7) + rotl(v3, 12) + rotl(v4, 18)) | 0;
-  } else {
-    h = PRIME5;
-  }
-  h = (h + length) | 0;
-  for (; i + 4 <= length; i += 4) h = Math.imul(rotl((h + Math.imul(u32le(bytes, i), PRIME3)) | 0, 17), PRIME4);
-  for (; i < length; i++) h = Math.imul(rotl((h + Math.imul(bytes[i]!, PRIME5)) | 0, 11), PRIME1);
-  h ^= h >>> 15;
-  h = Math.imul(h, PRIME2);
-  h ^= h >>> 13;
-  h = Math.imul(h, PRIME3);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+/** xxHash32 (seed 0) of `bytes`, unsigned (see ../xxhash32.ts). */
+export const xxh32 = xxh32Bytes;
 
 /** The second hash of double hashing: murmur3's fmix32 of h1 ^ H2_SEED. */
 export function bloomDelta(h1: number): number {

@@ -27,11 +27,11 @@ import {
   parseSstFileName,
   readManifest,
   sstFileName,
-  writeFileSynced,
   writeManifest,
   type ManifestData,
 } from './manifest.ts';
 import { Memtable } from './memtable.ts';
+import { writeFileSynced } from '../../storage/durable-file.ts';
 import { SstReader, SstWriter, type SstWriterOptions } from './sst-format.ts';
 import { compareKeys } from './sst-block.ts';
 import { Version, mergeNewestFirst, type Entry, type SstHandle } from './version.ts';

@@ -27,6 +27,7 @@
  * `MANIFEST.tmp` is ignored and removed on open. The directory fsync also makes the entries of
  * the SST files written before it durable (they live in the same directory).
  */
+import { syncDirectory, writeFileSynced } from '../../storage/durable-file.ts';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { WeirError } from '../../errors.ts';
@@ -156,32 +157,6 @@ export async function writeManifest(directory: string, data: ManifestData): Prom
     await syncDirectory(directory);
   } catch (error) {
     throw ioError(`write the LSM manifest ${path}`, error, path);
-  }
-}
-
-/** Creates or truncates `path`, writes all of `bytes`, fsyncs and closes it. */
-export async function writeFileSynced(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fsp.open(path, 'w');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** fsyncs a directory so the entries created or renamed in it are durable. */
-export async function syncDirectory(directory: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
-  try {
-    handle = await fsp.open(directory, 'r');
-    await handle.sync();
-  } catch (error) {
-    // Windows cannot open or fsync a directory; there the rename is as durable as it gets.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (process.platform !== 'win32' || (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES')) throw error;
-  } finally {
-    await handle?.close();
   }
 }
 
