@@ -6,29 +6,12 @@ import {
   GeneratorSource,
   KeyedProcessFunction,
   KeyedStream,
-  WeirError,
-  defineJob,
   type Collector,
   type KeyedContext,
-  type StreamExecutionEnvironment,
 } from '../../../src/index.ts';
 import type { LogicalPlan, OperatorTransformation } from '../../../src/graph/transformation.ts';
-
-function planOf(build: (env: StreamExecutionEnvironment) => void, parallelism = 1, params: Record<string, string> = {}): LogicalPlan {
-  return defineJob(build).buildPlan({ parallelism, maxParallelism: undefined, params });
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
+import { throwsCode } from '../../helpers/errors.ts';
+import { planOf } from '../../helpers/plans.ts';
 
 /** Runs `declare` on a fresh source stream inside a job build, expecting it to throw `code`. */
 function declaring(declare: (stream: DataStream<number>) => unknown, code: string, message: RegExp): void {

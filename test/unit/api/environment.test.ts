@@ -1,23 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { GeneratorSource, WeirError, defineJob, type StreamExecutionEnvironment } from '../../../src/index.ts';
+import { GeneratorSource } from '../../../src/index.ts';
 import type { LogicalPlan, OperatorTransformation } from '../../../src/graph/transformation.ts';
-
-function planOf(build: (env: StreamExecutionEnvironment) => void, parallelism = 1, params: Record<string, string> = {}): LogicalPlan {
-  return defineJob(build).buildPlan({ parallelism, maxParallelism: undefined, params });
-}
-
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
+import { throwsCode } from '../../helpers/errors.ts';
+import { planOf } from '../../helpers/plans.ts';
 
 const source = () => new GeneratorSource({ count: 5, generate: (i) => i });
 

@@ -1,6 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WeirError } from '../../../src/errors.ts';
 import {
   BARRIER_PAYLOAD_BYTES,
   FRAME_BARRIER,
@@ -21,18 +20,8 @@ import {
   writeWatermark,
   type Barrier,
 } from '../../../src/channels/frame-codec.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('frame type constants are the documented wire values', () => {
   assert.equal(

@@ -1,6 +1,5 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WeirError } from '../../../src/errors.ts';
 import {
   FRAME_BARRIER,
   FRAME_END_OF_PARTITION,
@@ -23,18 +22,8 @@ import {
 import { Doorbell, createDoorbell } from '../../../src/channels/doorbell.ts';
 import { fillPayload } from '../../fixtures/ring-producer.ts';
 import { startTsWorker } from '../../fixtures/ts-worker.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 function channel(capacity: number, publishEvery?: number) {
   const ring = createRingBuffer(capacity);

@@ -6,7 +6,6 @@ import {
   FileSink,
   GeneratorSource,
   KeyedProcessFunction,
-  WeirError,
   type Collector,
   type KeyedContext,
 } from '../../../src/index.ts';
@@ -14,6 +13,7 @@ import { buildJobGraph, type JobGraph } from '../../../src/graph/job-graph.ts';
 import { dealListState, planRestore, subtaskKey, type LoadedCheckpoint } from '../../../src/checkpoint/restore-assignment.ts';
 import type { OperatorSnapshot, StateHandle, SubtaskSnapshot } from '../../../src/checkpoint/metadata.ts';
 import { keyGroupRangeFor, loadKeyHasher } from '../../../src/state/key-groups.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 
 test.before(async () => {
   await loadKeyHasher();
@@ -88,17 +88,6 @@ function vertexOf(graph: JobGraph, uid: string): number {
   return vertex!.index;
 }
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 const LISTS = { gen: [['s0', 's1'], ['s2']], out: [[], []] };
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSink, FileSinkCommitter, firstFreePartIndex, partFileNames } from '../../../src/connectors/file/file-sink.ts';
 import { WeirError } from '../../../src/errors.ts';
+import { throwsCode as expectCode } from '../../helpers/errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'weir-file-sink-'));
 let dirCount = 0;
@@ -179,17 +180,6 @@ test('the constructor touches no file', () => {
 // ---------------------------------------------------------------------------------------------
 // Two-phase commit: prepareCommit (writer) → commit / cleanup (FileSinkCommitter)
 
-function expectCode(fn: () => unknown, code: string, pattern?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (pattern) assert.match((error as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 test('prepareCommit rolls the open part to a hidden pending file and returns {pending, committed} committables', () => {
   const dir = freshDir();

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileSource, FILE_SOURCE_BATCH_SIZE } from '../../../src/connectors/file/file-source.ts';
-import { WeirError } from '../../../src/errors.ts';
 import type { SourceReader } from '../../../src/task/source.ts';
+import { throwsCode as expectCode } from '../../helpers/errors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'weir-file-source-'));
 let dirCount = 0;
@@ -57,18 +57,6 @@ function referenceLines(content: string | Buffer): string[] {
   );
 }
 
-function expectCode(fn: () => unknown, code: string, pattern: RegExp): WeirError {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    assert.match((error as Error).message, pattern);
-    return error as WeirError;
-  }
-  assert.unreachable('expected an error');
-  throw new Error('unreachable');
-}
 
 const longLine = 'L'.repeat(200) + 'é'.repeat(50);
 const tricky: Record<string, string | Buffer> = {

@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GeneratorSource, GENERATOR_BATCH_SIZE } from '../../../src/connectors/generator/generator-source.ts';
-import { WeirError } from '../../../src/errors.ts';
 import type { PollStatus, SourceReader } from '../../../src/task/source.ts';
+import { throwsCode as expectCode } from '../../helpers/errors.ts';
 
 function context(subtaskIndex: number, parallelism: number) {
   return { subtaskIndex, parallelism, operatorId: 'gen' };
@@ -22,17 +22,6 @@ function drain<T>(reader: SourceReader<T>, maxPolls = 100_000): { records: T[]; 
   throw new Error('reader did not end');
 }
 
-function expectCode(fn: () => unknown, code: string, pattern: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    assert.match((error as Error).message, pattern);
-    return;
-  }
-  assert.unreachable('expected an error');
-}
 
 for (const parallelism of [1, 2, 3, 4, 7]) {
   test(`bounded ranges at parallelism ${parallelism} partition [0, count) exactly, contiguous and in order`, () => {

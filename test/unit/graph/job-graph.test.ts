@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CollectSink, GeneratorSource, WeirError, defineJob, type StreamExecutionEnvironment } from '../../../src/index.ts';
+import { CollectSink, GeneratorSource, defineJob, type StreamExecutionEnvironment } from '../../../src/index.ts';
 import { buildJobGraph, edgeChannels, type JobGraph } from '../../../src/graph/job-graph.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 
 function graphOf(
   build: (env: StreamExecutionEnvironment) => void,
@@ -15,17 +16,6 @@ function graphOf(
   return buildJobGraph(plan);
 }
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 const source = () => new GeneratorSource({ count: 10, generate: (i) => i });
 

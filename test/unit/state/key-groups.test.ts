@@ -11,22 +11,12 @@ import {
   loadKeyHasher,
   subtaskForKeyGroup,
 } from '../../../src/state/key-groups.ts';
+import { throwsCode } from '../../helpers/errors.ts';
 
 test.before(async () => {
   await loadKeyHasher();
 });
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 const MAX_PARALLELISMS = [1, 7, 10, 64, 128, 129, 256, 1000, 32768];
 

@@ -1,27 +1,16 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WeirError } from '../../../../src/errors.ts';
 import { HeapKeyedStateBackend } from '../../../../src/state/heap/heap-keyed-state-backend.ts';
 import { deserialize, serialize } from 'node:v8';
 import { canonicalKey, keyGroupOf, loadKeyHasher, type CanonicalKey } from '../../../../src/state/key-groups.ts';
 import type { KeyGroupBlock } from '../../../../src/state/keyed-state-backend.ts';
 import type { AggregateFunction } from '../../../../src/state/state.ts';
+import { throwsCode } from '../../../helpers/errors.ts';
 
 test.before(async () => {
   await loadKeyHasher();
 });
 
-function throwsCode(fn: () => unknown, code: string, message?: RegExp): void {
-  try {
-    fn();
-  } catch (error) {
-    assert.instance(error, WeirError);
-    assert.is((error as WeirError).code, code);
-    if (message) assert.match((error as WeirError).message, message);
-    return;
-  }
-  assert.unreachable(`expected ${code}`);
-}
 
 function backend(): HeapKeyedStateBackend & { use(key: unknown): void } {
   const b = new HeapKeyedStateBackend({ start: 0, end: 127 }, 128) as HeapKeyedStateBackend & { use(key: unknown): void };
