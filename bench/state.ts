@@ -217,7 +217,31 @@ interface LsmFigures {
   flushes: number;
   compactions: number;
   maxSliceMs: number;
+  /** Largest gap between turns of a setImmediate ticker running during the pass. */
+  maxPauseMs: number;
   diskBytes: number;
+}
+
+/**
+ * Measures event-loop pauses: a setImmediate ticker records the largest gap between its turns.
+ * The driving loop's own batches (BATCH_RECORDS records between yields) are part of every gap,
+ * so the figure is "batch time + the longest stall the store added to one turn".
+ */
+function startPauseTicker(): () => number {
+  let last = performance.now();
+  let max = 0;
+  let running = true;
+  const tick = (): void => {
+    const now = performance.now();
+    if (now - last > max) max = now - last;
+    last = now;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  return () => {
+    running = false;
+    return max;
+  };
 }
 
 async function runHeap(sequence: Int32Array): Promise<number> {
@@ -230,11 +254,13 @@ async function runHeap(sequence: Int32Array): Promise<number> {
 async function runLsm(sequence: Int32Array): Promise<{ ms: number; figures: LsmFigures }> {
   const { tree, dir } = await openLsm();
   const backend = new LsmKeyedStateBackend(RANGE, MAX_PARALLELISM, tree);
+  const stopTicker = startPauseTicker();
   const ms = await drive(backendTarget(backend), sequence);
   backend.dispose();
   await tree.close();
+  const maxPauseMs = stopTicker();
   const s = tree.stats;
-  const figures = { flushes: s.flushes, compactions: s.compactions, maxSliceMs: s.maxBackgroundSliceMs, diskBytes: dirBytes(dir) };
+  const figures = { flushes: s.flushes, compactions: s.compactions, maxSliceMs: s.maxBackgroundSliceMs, maxPauseMs, diskBytes: dirBytes(dir) };
   rmSync(dir, { recursive: true, force: true });
   return { ms, figures };
 }
@@ -348,6 +374,7 @@ try {
 }
 
 const kops = (v: number): string => `${(v / 1000).toFixed(0)} k`;
+const millis = (v: number): string => `${v.toFixed(1)} ms`;
 const mib = (v: number): string => `${(v / 1048576).toFixed(0)} MiB`;
 console.log(
   `bench:state — ValueState get+update of a ${VALUE_BYTES}-byte value (v8), uniform random string keys, records = 2 × keys, ` +
@@ -358,7 +385,8 @@ for (const row of rows) {
   console.log(`  ${row.keys.toLocaleString()} keys, ${row.records.toLocaleString()} records`);
   console.log(`    backend path (canonicalKey + keyGroupOf + setCurrentKey + value() + update())`);
   console.log(`      heap      ${spread(row.heap, kops)}`);
-  console.log(`      lsm       ${spread(row.lsm, kops)}   (${last.flushes} flushes, ${last.compactions} compactions, longest background slice ${last.maxSliceMs.toFixed(1)} ms, ${mib(last.diskBytes)} on disk)`);
+  console.log(`      lsm       ${spread(row.lsm, kops)}   (${last.flushes} flushes, ${last.compactions} compactions, ${mib(last.diskBytes)} on disk)`);
+  console.log(`                worst event-loop pause ${spread(row.lsmFigures.map((f) => f.maxPauseMs), millis)}, longest background slice ${spread(row.lsmFigures.map((f) => f.maxSliceMs), millis)}`);
   console.log(`      leveldb   ${spread(row.level, kops)}   (getSync, batches of ${BATCH_RECORDS.toLocaleString()}; ${mib(median(row.levelDisk))} on disk)`);
   console.log(`      lsm / leveldb ${round(median(row.lsm) / median(row.level), 2)}   heap / lsm ${round(median(row.heap) / median(row.lsm), 1)}`);
   console.log(`    store layer (pre-encoded key and value bytes: get + put)`);
@@ -380,6 +408,8 @@ console.log(
     heap_ops_per_s: Math.round(median(big.heap)),
     leveldb_ops_per_s: Math.round(median(big.level)),
     lsm_over_leveldb: round(median(big.lsm) / median(big.level)),
+    lsm_max_pause_ms: round(Math.max(...big.lsmFigures.map((f) => f.maxPauseMs)), 1),
+    lsm_max_slice_ms: round(Math.max(...big.lsmFigures.map((f) => f.maxSliceMs)), 1),
     lsm_store_ops_per_s: Math.round(median(big.lsmStore)),
     leveldb_store_ops_per_s: Math.round(median(big.levelStore)),
     keys: big.keys,

@@ -6,7 +6,7 @@ import { WeirError } from '../errors.ts';
 import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
 import type { JobProgress } from '../coordinator/job-coordinator.ts';
-import type { FaultInjection } from '../coordinator/fault-injector.ts';
+import { FAULT_POINTS, type FaultInjection } from '../coordinator/fault-injector.ts';
 import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 
@@ -33,6 +33,12 @@ export interface RunOptions {
     memoryBudget?: number;
     /** Where LSM working files go (deleted when the job ends). Default: the OS temp directory. */
     directory?: string;
+    /**
+     * With file-system checkpoints, checkpoint the tree's SST files into the job's `shared/` dir
+     * and upload only the files created since the last confirmed checkpoint. `false`: every
+     * checkpoint uploads all files (full snapshots of the same files). Default true.
+     */
+    incremental?: boolean;
   };
   /** Turns on checkpoints (and exactly-once sinks); see docs/checkpointing.md. Default: off. */
   checkpointing?: CheckpointingOptions;
@@ -67,7 +73,9 @@ export interface ResolvedRunOptions {
   readonly recordCodec: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly cancelGraceMs: number;
-  readonly stateBackend: { readonly kind: 'heap' } | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined };
+  readonly stateBackend:
+    | { readonly kind: 'heap' }
+    | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined; readonly incremental: boolean };
   readonly checkpointing: CheckpointConfig | undefined;
   readonly restartStrategy: RestartStrategyOptions | undefined;
   readonly onWarning: ((message: string) => void) | undefined;
@@ -156,10 +164,10 @@ export const DEFAULT_LSM_MEMORY_BUDGET = 64 * 1024 * 1024;
 function resolveStateBackend(kind: unknown, lsm: unknown): ResolvedRunOptions['stateBackend'] {
   if (kind !== undefined && kind !== 'heap' && kind !== 'lsm') throw invalid('stateBackend', "'heap' or 'lsm'", kind);
   if (lsm !== undefined && (typeof lsm !== 'object' || lsm === null)) throw invalid('lsm', 'an object', lsm);
-  const o = (lsm ?? {}) as { memoryBudget?: unknown; directory?: unknown };
+  const o = (lsm ?? {}) as { memoryBudget?: unknown; directory?: unknown; incremental?: unknown };
   for (const key of Object.keys(o)) {
-    if (key !== 'memoryBudget' && key !== 'directory') {
-      throw new WeirError('WEIR_INVALID_OPTION', `unknown option 'lsm.${key}' (known: memoryBudget, directory)`, { context: { option: `lsm.${key}` } });
+    if (key !== 'memoryBudget' && key !== 'directory' && key !== 'incremental') {
+      throw new WeirError('WEIR_INVALID_OPTION', `unknown option 'lsm.${key}' (known: memoryBudget, directory, incremental)`, { context: { option: `lsm.${key}` } });
     }
   }
   if (kind !== 'lsm') {
@@ -171,7 +179,8 @@ function resolveStateBackend(kind: unknown, lsm: unknown): ResolvedRunOptions['s
     throw invalid('lsm.memoryBudget', 'an integer number of bytes ≥ 65536', memoryBudget);
   }
   if (o.directory !== undefined && (typeof o.directory !== 'string' || o.directory === '')) throw invalid('lsm.directory', 'a non-empty path', o.directory);
-  return { kind: 'lsm', memoryBudget, directory: o.directory as string | undefined };
+  if (o.incremental !== undefined && typeof o.incremental !== 'boolean') throw invalid('lsm.incremental', 'a boolean', o.incremental);
+  return { kind: 'lsm', memoryBudget, directory: o.directory as string | undefined, incremental: o.incremental ?? true };
 }
 
 function resolveFaultInjection(value: unknown): FaultInjection | undefined {
@@ -181,8 +190,8 @@ function resolveFaultInjection(value: unknown): FaultInjection | undefined {
     && typeof v.maxDelayMs === 'number' && v.maxDelayMs > 0;
   if (!ok) throw invalid('faultInjection', '{ seed, kills ≥ 0, maxDelayMs > 0 }', JSON.stringify(value));
   const points = v.points ?? ['random'];
-  if (!Array.isArray(points) || points.length === 0 || !points.every((p) => p === 'random' || p === 'after-trigger' || p === 'before-notify')) {
-    throw invalid('faultInjection.points', "a non-empty list of 'random', 'after-trigger', 'before-notify'", JSON.stringify(v.points));
+  if (!Array.isArray(points) || points.length === 0 || !points.every((p) => FAULT_POINTS.includes(p))) {
+    throw invalid('faultInjection.points', `a non-empty list of ${FAULT_POINTS.map((p) => `'${p}'`).join(', ')}`, JSON.stringify(v.points));
   }
   return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs, points: [...points] };
 }

@@ -3,8 +3,8 @@
  * in `<root>/<jobName>/_catalog/`. A cache, never the truth: `_metadata` files are, and the
  * catalog can always be rebuilt from them. Main thread; used by FsCheckpointStorage.
  *
- * Keys: `chk/<id, zero-padded to 16 digits>` so key order is id order.
- * Values: JSON `CatalogEntry` (below).
+ * Keys: `chk/<id, zero-padded to 16 digits>` so key order is id order; values JSON `CatalogEntry`.
+ * The shared-file registry: `shared-file/<path>` → JSON `SharedFileEntry` (also rebuildable).
  */
 import { ClassicLevel } from 'classic-level';
 import { WeirError } from '../errors.ts';
@@ -26,7 +26,17 @@ export type CatalogOpenResult =
   | { catalog: CheckpointCatalog; warning?: undefined; locked?: undefined }
   | { catalog?: undefined; warning: string; locked: boolean };
 
+/** One shared file as the registry records it (shared-state-registry.ts). */
+export interface SharedFileEntry {
+  /** `shared/<name>`, relative to the job dir. */
+  readonly path: string;
+  /** The checkpoint that first listed the file, and the newest that lists it. */
+  readonly createdBy: number;
+  readonly lastUsed: number;
+}
+
 const PREFIX = 'chk/';
+const SHARED_PREFIX = 'shared-file/';
 const ID_DIGITS = 16; // Number.MAX_SAFE_INTEGER has 16 digits
 
 export function catalogKey(checkpointId: number): string {
@@ -85,6 +95,29 @@ export class CheckpointCatalog {
       for (const entry of entries) batch.put(catalogKey(entry.id), entry);
       await batch.write();
     });
+  }
+
+  /** The shared-file registry's entries, by path. */
+  async sharedFiles(): Promise<SharedFileEntry[]> {
+    return this.#io('read', async () => (await this.#db.values({ gte: SHARED_PREFIX, lt: SHARED_PREFIX + '\xff' }).all()) as unknown as SharedFileEntry[]);
+  }
+
+  /** Writes and deletes registry entries in one atomic batch. */
+  async updateSharedFiles(put: readonly SharedFileEntry[], del: readonly string[]): Promise<void> {
+    if (put.length === 0 && del.length === 0) return;
+    await this.#io('update the shared-file registry', async () => {
+      const batch = this.#db.batch();
+      for (const path of del) batch.del(SHARED_PREFIX + path);
+      for (const entry of put) batch.put(SHARED_PREFIX + entry.path, entry as unknown as CatalogEntry);
+      await batch.write();
+    });
+  }
+
+  /** Makes the registry hold exactly `entries`. */
+  async replaceSharedFiles(entries: readonly SharedFileEntry[]): Promise<void> {
+    const keep = new Set(entries.map((e) => e.path));
+    const existing = (await this.sharedFiles()).map((e) => e.path);
+    await this.updateSharedFiles(entries, existing.filter((path) => !keep.has(path)));
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import { WeirError } from '../errors.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
+import type { SharedStateRegistry } from './shared-state-registry.ts';
 import type { FromSubtask, OperatorAck, ToSubtask } from '../task/checkpoint-messages.ts';
 import type { CheckpointConfig } from './checkpoint-config.ts';
 import type { CheckpointMetadata, OperatorSnapshot, SubtaskSnapshot } from './metadata.ts';
@@ -19,7 +20,9 @@ export type CheckpointFailureReason =
   | 'TASK_FINISHED'
   | 'JOB_FAILOVER'
   | 'CHECKPOINT_SUBSUMED'
-  | 'COORDINATOR_SHUTDOWN';
+  | 'COORDINATOR_SHUTDOWN'
+  /** A subtask reused files of a checkpoint subsumed meanwhile (not counted: the next one succeeds). */
+  | 'SHARED_FILES_RELEASED';
 
 /** Reasons that count towards `tolerableFailures` (Flink counts these, not failover or shutdown). */
 const COUNTED: ReadonlySet<CheckpointFailureReason> = new Set(['EXPIRED', 'DECLINED', 'IO_EXCEPTION']);
@@ -32,6 +35,8 @@ export interface CheckpointStats {
   readonly latestAckTimestamp: number;
   readonly endToEndDurationMs: number;
   readonly stateSize: number;
+  /** Bytes this checkpoint wrote (Flink's checkpointed_size): less than stateSize when it reuses shared files. */
+  readonly checkpointedSize: number;
   readonly numAcknowledgedSubtasks: number;
   readonly externalPath?: string;
   readonly failureMessage?: string;
@@ -63,6 +68,8 @@ export interface CheckpointCoordinatorDeps {
   readonly random?: () => number;
   /** The first checkpoint id to use (after a restore: the restored id + 1). */
   readonly firstCheckpointId?: number;
+  /** Tracks files in `shared/` (incremental state); absent for storages without one. */
+  readonly sharedState?: SharedStateRegistry;
   /** Called when checkpointing must fail the job (too many consecutive failures). */
   readonly onFatal: (error: WeirError) => void;
   /** Called after each completed checkpoint (for live status). */
@@ -271,6 +278,12 @@ export class CheckpointCoordinator {
     this.#clearTimer(pending.timer);
     const completedTimestamp = this.#now();
     const metadata = this.#metadata(pending, completedTimestamp);
+    const unknown = this.#deps.sharedState?.unknownFiles(metadata) ?? [];
+    if (unknown.length > 0) {
+      pending.completing = false;
+      this.#abort(pending, 'SHARED_FILES_RELEASED', `it lists ${unknown.length} shared file(s) no retained checkpoint holds any more (e.g. ${unknown[0]}): a subtask reused a subsumed checkpoint's files`);
+      return;
+    }
     let externalPath: string;
     try {
       externalPath = await this.#deps.storage.commitCheckpoint(metadata);
@@ -283,7 +296,10 @@ export class CheckpointCoordinator {
     this.#consecutiveFailures = 0;
     this.#lastCompletion = completedTimestamp;
     this.#retained.push(metadata);
+    await this.#deps.sharedState?.register(metadata);
     await this.#subsume();
+    // Shared files of checkpoints no longer retained, and of aborted checkpoints older than this one.
+    await this.#deps.sharedState?.release(this.#retained[0]?.checkpointId ?? pending.checkpointId, pending.checkpointId, this.#pending.size > 0);
     // Older pending checkpoints are subsumed by this one.
     for (const older of [...this.#pending.values()]) {
       if (older.checkpointId < pending.checkpointId) this.#abort(older, 'CHECKPOINT_SUBSUMED', `subsumed by checkpoint ${pending.checkpointId}`);
@@ -298,6 +314,7 @@ export class CheckpointCoordinator {
       latestAckTimestamp: pending.latestAckTimestamp,
       endToEndDurationMs: completedTimestamp - pending.triggerTimestamp,
       stateSize: metadata.stats.stateBytes,
+      checkpointedSize: acks.reduce((sum, a) => sum + (a.persistedBytes ?? a.stateBytes), 0),
       numAcknowledgedSubtasks: acks.length,
       externalPath,
       maxSyncMs: Math.max(0, ...acks.map((a) => a.syncMs)),
@@ -364,6 +381,7 @@ export class CheckpointCoordinator {
       latestAckTimestamp: pending.latestAckTimestamp,
       endToEndDurationMs: this.#now() - pending.triggerTimestamp,
       stateSize: 0,
+      checkpointedSize: 0,
       numAcknowledgedSubtasks: pending.acks.size,
       failureMessage,
       maxSyncMs: 0,
@@ -390,9 +408,15 @@ export class CheckpointCoordinator {
 }
 
 function subtaskSnapshot(op: OperatorAck): SubtaskSnapshot {
-  const snapshot: { keyGroupRange?: OperatorAck['keyGroupRange']; keyed?: OperatorAck['keyed']; operatorState?: OperatorAck['operatorState'] } = {};
+  const snapshot: {
+    keyGroupRange?: OperatorAck['keyGroupRange'];
+    keyed?: OperatorAck['keyed'];
+    sstFiles?: OperatorAck['sstFiles'];
+    operatorState?: OperatorAck['operatorState'];
+  } = {};
   if (op.keyGroupRange !== undefined) snapshot.keyGroupRange = op.keyGroupRange;
   if (op.keyed !== undefined) snapshot.keyed = op.keyed;
+  if (op.sstFiles !== undefined) snapshot.sstFiles = op.sstFiles;
   if (op.operatorState !== undefined) snapshot.operatorState = op.operatorState;
   return snapshot;
 }

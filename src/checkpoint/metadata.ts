@@ -18,9 +18,9 @@
  */
 import { WeirError } from '../errors.ts';
 import { checksum64, loadChecksum } from '../storage/state-file.ts';
-import type { StateHandle } from '../storage/checkpoint-storage.ts';
+import type { SharedFileRef, StateHandle } from '../storage/checkpoint-storage.ts';
 
-export type { StateHandle };
+export type { SharedFileRef, StateHandle };
 
 export const METADATA_MAGIC = 'WEIRCHK1';
 export const METADATA_VERSION = 1;
@@ -54,6 +54,11 @@ export interface SubtaskSnapshot {
   readonly keyGroupRange?: { readonly start: number; readonly end: number };
   /** Keyed state file (format: storage/state-file.ts). */
   readonly keyed?: StateHandle;
+  /**
+   * Keyed state as the SST files of an LSM tree (incremental checkpoints): files in `shared/`,
+   * L0 newest first, then deeper levels. A file may be listed by several checkpoints.
+   */
+  readonly sstFiles?: readonly SharedFileRef[];
   /** Operator (list) state: source splits, sink committables. */
   readonly operatorState?: StateHandle;
 }
@@ -156,6 +161,16 @@ function canonicalSubtask(s: SubtaskSnapshot, at: string, fail: Fail): unknown {
     out.keyGroupRange = { start: count(r.start, `${at}.keyGroupRange.start`, fail), end: count(r.end, `${at}.keyGroupRange.end`, fail) };
   }
   if (s.keyed !== undefined) out.keyed = canonicalHandle(s.keyed, `${at}.keyed`, fail);
+  if (s.sstFiles !== undefined) {
+    if (!Array.isArray(s.sstFiles)) fail(`${at}.sstFiles must be an array`);
+    out.sstFiles = s.sstFiles.map((f, i) => {
+      const where = `${at}.sstFiles[${i}]`;
+      if (f === null || typeof f !== 'object') fail(`${where} must be an object`);
+      const handle = canonicalHandle(f.handle, `${where}.handle`, fail) as { path: string; inline?: string };
+      if (handle.inline !== undefined || !handle.path.startsWith('shared/')) fail(`${where}.handle must be a file in shared/`);
+      return { handle, level: count(f.level, `${where}.level`, fail) };
+    });
+  }
   if (s.operatorState !== undefined) out.operatorState = canonicalHandle(s.operatorState, `${at}.operatorState`, fail);
   return out;
 }
@@ -217,6 +232,12 @@ function fromJson(json: unknown, fail: Fail): CheckpointMetadata {
           const out: Record<string, unknown> = {};
           if (s.keyGroupRange !== undefined) out.keyGroupRange = obj(s.keyGroupRange, `${at}.keyGroupRange`);
           if (s.keyed !== undefined) out.keyed = handle(s.keyed, `${at}.keyed`);
+          if (s.sstFiles !== undefined) {
+            out.sstFiles = arr(s.sstFiles, `${at}.sstFiles`).map((f, k) => {
+              const file = obj(f, `${at}.sstFiles[${k}]`);
+              return { handle: handle(file.handle, `${at}.sstFiles[${k}].handle`), level: file.level };
+            });
+          }
           if (s.operatorState !== undefined) out.operatorState = handle(s.operatorState, `${at}.operatorState`);
           return out;
         }),

@@ -1,6 +1,6 @@
 /**
  * Decides what each subtask of a job restores from a completed checkpoint, at any parallelism:
- * keyed state by key-group range (every old state file whose range overlaps the new one), list
+ * keyed state by key-group range (every old state file or SST set whose range overlaps the new one), list
  * state (source splits) kept per subtask when the parallelism is unchanged and dealt round robin
  * otherwise, and sink committables handed to the coordinator to commit before the job starts.
  * Main thread; the decision itself is a pure function, tested without threads.
@@ -9,7 +9,7 @@ import { WeirError } from '../errors.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
 import { keyGroupRangeFor } from '../state/key-groups.ts';
 import type { StateHandle } from '../storage/checkpoint-storage.ts';
-import type { SubtaskRestore } from '../task/checkpoint-messages.ts';
+import type { SstSnapshot, SubtaskRestore } from '../task/checkpoint-messages.ts';
 import type { CheckpointMetadata } from './metadata.ts';
 
 /** A checkpoint's metadata with its list states decoded: per uid, one list per old subtask. */
@@ -53,7 +53,7 @@ export function planRestore(loaded: LoadedCheckpoint, graph: JobGraph): RestoreP
   const subtasks = new Map<string, SubtaskRestore>();
   for (const vertex of graph.vertices) {
     for (let subtaskIndex = 0; subtaskIndex < vertex.parallelism; subtaskIndex++) {
-      const operators: Record<string, { keyed: StateHandle[]; operatorState: unknown[] }> = {};
+      const operators: Record<string, { keyed: StateHandle[]; sstSnapshots: SstSnapshot[]; operatorState: unknown[] }> = {};
       for (const node of vertex.chain) {
         const snapshot = snapshots.get(node.uid);
         if (snapshot === undefined) continue;
@@ -68,7 +68,12 @@ export function planRestore(loaded: LoadedCheckpoint, graph: JobGraph): RestoreP
             ? [s.keyed]
             : [],
         );
-        operators[node.uid] = { keyed, operatorState: dealListState(lists, subtaskIndex, vertex.parallelism) };
+        const sstSnapshots = snapshot.subtasks.flatMap((s) =>
+          s.sstFiles !== undefined && s.keyGroupRange !== undefined && s.keyGroupRange.start <= range.end && s.keyGroupRange.end >= range.start
+            ? [{ keyGroupRange: s.keyGroupRange, files: s.sstFiles }]
+            : [],
+        );
+        operators[node.uid] = { keyed, sstSnapshots, operatorState: dealListState(lists, subtaskIndex, vertex.parallelism) };
       }
       subtasks.set(subtaskKey(vertex.index, subtaskIndex), { checkpointId: metadata.checkpointId, operators });
     }

@@ -33,6 +33,7 @@ export interface RunFlags {
   numRetained?: string | number;
   stateBackend?: string;
   lsmMemoryBudget?: string | number;
+  lsmIncremental?: string | boolean;
   restartStrategy?: string;
   quiet?: boolean;
 }
@@ -75,6 +76,12 @@ export function flagsToOptions(flags: RunFlags): RunOptions {
   if (budget !== undefined) {
     if (options.stateBackend !== 'lsm') throw new UsageError('--lsm-memory-budget needs --state-backend lsm');
     options.lsm = { memoryBudget: budget };
+  }
+  if (flags.lsmIncremental !== undefined) {
+    const value = String(flags.lsmIncremental);
+    if (value !== 'true' && value !== 'false') throw new UsageError(`--lsm-incremental must be true or false, got ${JSON.stringify(value)}`);
+    if (options.stateBackend !== 'lsm') throw new UsageError('--lsm-incremental needs --state-backend lsm');
+    options.lsm = { ...options.lsm, incremental: value === 'true' };
   }
   const checkpointing = checkpointingFromFlags(flags);
   if (checkpointing !== undefined) options.checkpointing = checkpointing;

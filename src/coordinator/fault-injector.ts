@@ -4,6 +4,7 @@
  * (barriers and snapshot writes in flight), or between a checkpoint's `_metadata` and the sinks'
  * commit. Main thread, armed by the job coordinator for each attempt.
  */
+import { WORKER_FAULT_POINTS, type WorkerFaultPoint } from '../fault-points.ts';
 import type { Execution } from './execution.ts';
 
 /** @internal Chaos testing: terminate subtask threads at random moments, seeded. */
@@ -17,13 +18,17 @@ export interface FaultInjection {
   /**
    * Where kills may land, one picked at random per attempt: 'random' (a random moment),
    * 'after-trigger' (0–30 ms after a checkpoint trigger: barriers in flight, snapshots being
-   * written), 'before-notify' (a checkpoint's `_metadata` is durable, no sink has committed).
-   * Default ['random'].
+   * written), 'before-notify' (a checkpoint's `_metadata` is durable, no sink has committed), or
+   * inside a subtask's work — 'lsm-flush', 'lsm-compaction', 'lsm-upload' (src/fault-points.ts):
+   * the victim's thread ends at the 1st–3rd time it reaches the point (killed anyway after
+   * 3 × maxDelayMs if it never does, e.g. a subtask without LSM state). Default ['random'].
    */
   readonly points?: readonly FaultPoint[];
 }
 
-export type FaultPoint = 'random' | 'after-trigger' | 'before-notify';
+export type FaultPoint = 'random' | 'after-trigger' | 'before-notify' | WorkerFaultPoint;
+
+export const FAULT_POINTS: readonly FaultPoint[] = ['random', 'after-trigger', 'before-notify', ...WORKER_FAULT_POINTS];
 
 
 /** Arms at most one kill per attempt while kills are left. */
@@ -44,12 +49,18 @@ export class FaultInjector {
    * Arms the kill of one random subtask of this attempt. A checkpoint-bound kill waits for the
    * next trigger or completion, and lands anyway if none comes in time.
    */
-  arm(execution: Execution, subtasks: number): void {
+  arm(execution: Execution, subtasks: number, armWorker: (subtask: number, point: WorkerFaultPoint, occurrence: number) => void): void {
     this.disarm();
     if (this.#killsLeft <= 0) return;
     const points = this.#config.points ?? ['random'];
     const point = points[Math.floor(this.#random() * points.length)]!;
     const victim = Math.floor(this.#random() * subtasks);
+    if (isWorkerPoint(point)) {
+      this.#killsLeft--;
+      armWorker(victim, point, 1 + Math.floor(this.#random() * 3));
+      this.#timer = setTimeout(() => execution.kill(victim), 3 * this.#config.maxDelayMs);
+      return;
+    }
     const kill = () => {
       if (this.#armed === undefined || this.#killsLeft <= 0) return;
       this.#armed = undefined;
@@ -76,6 +87,10 @@ export class FaultInjector {
   beforeNotify(): void {
     if (this.#armed?.point === 'before-notify') this.#armed.kill();
   }
+}
+
+function isWorkerPoint(point: FaultPoint): point is WorkerFaultPoint {
+  return (WORKER_FAULT_POINTS as readonly string[]).includes(point);
 }
 
 /** A small seeded PRNG (mulberry32) for reproducible fault injection. */

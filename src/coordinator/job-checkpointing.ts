@@ -15,6 +15,7 @@ import type { JobGraph } from '../graph/job-graph.ts';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.ts';
 import { FsCheckpointStorage, parseExternalCheckpointPath } from '../storage/fs-checkpoint-storage.ts';
 import { MemoryCheckpointStorage } from '../storage/memory-checkpoint-storage.ts';
+import { SharedStateRegistry } from '../checkpoint/shared-state-registry.ts';
 import type { StateStoreDescriptor } from '../storage/state-store.ts';
 import { decodeListState } from '../task/task-checkpointer.ts';
 import type { Committer, Sink } from '../task/sink.ts';
@@ -24,6 +25,8 @@ export interface OpenedStorage {
   readonly storage: CheckpointStorage;
   readonly jobName: string;
   readonly descriptor: StateStoreDescriptor;
+  /** File-system storage: the registry of files in `shared/`. */
+  readonly sharedState?: SharedStateRegistry;
 }
 
 /** The job's name under the checkpoint directory: explicit, or the module's file name. */
@@ -42,11 +45,36 @@ export function openCheckpointStorage(config: CheckpointConfig, jobUrl: string, 
       descriptor: { kind: 'memory', jobName },
     };
   }
+  const storage = new FsCheckpointStorage({ directory: config.directory, jobName, onWarning: warn });
   return {
-    storage: new FsCheckpointStorage({ directory: config.directory, jobName, onWarning: warn }),
+    storage,
     jobName,
     descriptor: { kind: 'fs', root: config.directory, jobName },
+    sharedState: new SharedStateRegistry({ store: storage, catalog: () => storage.catalog(), warn }),
   };
+}
+
+/**
+ * While no subtask runs (job start, between attempts, job end): rebuilds the shared-file registry
+ * from every completed checkpoint's `_metadata` and deletes the files in `shared/` none of them
+ * lists (uploads of aborted checkpoints, leftovers of a crash). Returns the files deleted.
+ */
+export async function reconcileSharedState(opened: OpenedStorage, warn: (message: string) => void, atStart: boolean): Promise<number> {
+  const registry = opened.sharedState;
+  if (registry === undefined) return 0;
+  const { checkpoints } = await opened.storage.listCheckpoints();
+  const completed: CheckpointMetadata[] = [];
+  for (const info of checkpoints) {
+    try {
+      completed.push(await opened.storage.loadMetadata(info.checkpointId));
+    } catch (error) {
+      warn(`shared-file registry: skipping chk-${info.checkpointId}: ${(error as Error).message}`);
+    }
+  }
+  const repaired = await registry.rebuild(completed);
+  // At the end of a job the catalog is behind by design (the final checkpoint discarded the others).
+  if (repaired > 0 && atStart) warn(`shared-file registry: ${repaired} catalog entries were missing or stale and were rebuilt from the _metadata files`);
+  return registry.sweep();
 }
 
 /** Reads a checkpoint's list states and checks every state file it names (size, checksum). */
@@ -56,6 +84,8 @@ export async function loadCheckpoint(storage: CheckpointStorage, metadata: Check
     const perSubtask: Array<readonly unknown[]> = [];
     for (const subtask of op.subtasks) {
       if (subtask.keyed !== undefined) await storage.readState(subtask.keyed);
+      // SST files can be large: check they are there and whole; subtasks verify checksums as they link them.
+      for (const file of subtask.sstFiles ?? []) await storage.checkStateSize(file.handle);
       perSubtask.push(subtask.operatorState === undefined ? [] : decodeListState(await storage.readState(subtask.operatorState)));
     }
     lists.set(op.uid, perSubtask);

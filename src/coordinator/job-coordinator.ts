@@ -27,6 +27,7 @@ import {
   commitFinal,
   commitFinalCommittables,
   commitRestoredSinks,
+  reconcileSharedState,
   findStartingCheckpoint,
   loadCheckpoint,
   openCheckpointStorage,
@@ -49,7 +50,9 @@ export interface JobConfig {
   readonly checkpointing: CheckpointConfig | undefined;
   readonly restartStrategy: RestartStrategyOptions | undefined;
   /** 'heap' or 'lsm' (with its memory budget per keyed subtask, and where working files go). */
-  readonly stateBackend: { readonly kind: 'heap' } | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined };
+  readonly stateBackend:
+    | { readonly kind: 'heap' }
+    | { readonly kind: 'lsm'; readonly memoryBudget: number; readonly directory: string | undefined; readonly incremental: boolean };
   /** Warnings while the job runs (a skipped checkpoint, a restart): the CLI prints them. */
   readonly onWarning: ((message: string) => void) | undefined;
   readonly onCheckpoint: ((stats: CheckpointStats) => void) | undefined;
@@ -155,6 +158,7 @@ class JobRun {
         // A fresh start: remove hidden leftovers of an earlier run that never checkpointed.
         await commitRestoredSinks(graph, { subtasks: new Map(), sinkCommittables: new Map() });
       }
+      await reconcileSharedState(this.#storage, (w) => this.#warn(w), true);
     }
     for (;;) {
       if (isAborted(config.signal)) return this.#finishCanceled([], []);
@@ -173,6 +177,7 @@ class JobRun {
       const { results, execution } = await this.#runAttempt(deployments);
       if (execution.failure === undefined && !execution.canceled) {
         await this.#commitFinal(results);
+        if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false);
         return this.#summarize(deployments, results, false);
       }
       if (execution.failure === undefined) return this.#finishCanceled(deployments, results);
@@ -193,6 +198,8 @@ class JobRun {
         // No checkpoint yet: start over from scratch, after removing what the attempt left.
         await commitRestoredSinks(graph, { subtasks: new Map(), sinkCommittables: new Map() });
       }
+      // Uploads of the failed attempt's unfinished checkpoints: nothing writes them any more.
+      await this.#storage?.sharedState?.sweep();
     }
   }
 
@@ -221,7 +228,13 @@ class JobRun {
     );
     const onAbort = () => execution.cancel();
     this.#config.signal?.addEventListener('abort', onAbort, { once: true });
-    this.#faults?.arm(execution, deployments.length);
+    this.#faults?.arm(execution, deployments.length, (victim, point, occurrence) => {
+      try {
+        deployments[victim]?.coordinatorPort?.postMessage({ type: 'fault', point, occurrence } satisfies ToSubtask);
+      } catch {
+        // The subtask has ended already.
+      }
+    });
     const progressTimer = this.#sampleProgress(deployments);
     try {
       const results = await execution.run();
@@ -283,6 +296,7 @@ class JobRun {
     return new CheckpointCoordinator(this.#config.checkpointing!, {
       storage: this.#storage!.storage,
       jobName: this.#storage!.jobName,
+      ...(this.#storage!.sharedState === undefined ? {} : { sharedState: this.#storage!.sharedState }),
       maxParallelism: graph.maxParallelism,
       parallelismOf: (uid) => parallelism.get(uid) ?? 1,
       onFatal: (error) => this.#execution?.fail(error),
@@ -316,6 +330,7 @@ class JobRun {
         await this.#storage.storage.discardCheckpoint(metadata.checkpointId).catch(() => {});
       }
     }
+    if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false);
     return this.#summarize(deployments, results, true);
   }
 
@@ -337,7 +352,9 @@ class JobRun {
     const config = this.#config.stateBackend;
     if (config.kind === 'heap') return config;
     this.#lsmDirectory ??= join(config.directory ?? tmpdir(), `weir-lsm-${this.#jobId}`);
-    return { kind: 'lsm', directory: this.#lsmDirectory, memoryBudget: config.memoryBudget };
+    // SST files need a storage with a shared dir; memory storage gets full key-group blocks.
+    const sstFiles = this.#storage?.descriptor.kind === 'fs';
+    return { kind: 'lsm', directory: this.#lsmDirectory, memoryBudget: config.memoryBudget, sstFiles, incremental: config.incremental };
   }
 
   async close(): Promise<void> {

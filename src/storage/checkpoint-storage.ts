@@ -27,6 +27,56 @@ export interface StateHandle {
   readonly inline?: Uint8Array;
 }
 
+/**
+ * A file of incremental keyed state (an LSM SST) in the job's `shared/` dir: referenced by every
+ * checkpoint that still needs it, deleted once none does (checkpoint/shared-state-registry.ts).
+ */
+export interface SharedFileRef {
+  /** `path` is `shared/<name>`; never inline. */
+  readonly handle: StateHandle;
+  /** The LSM level the file had in that checkpoint's tree. */
+  readonly level: number;
+}
+
+/** Prefix of every shared file's path, relative to the job dir. */
+export const SHARED_DIR = 'shared';
+
+/**
+ * The name under which checkpoint `checkpointId` uploads a file: `c<id>-<owner>-<session>-<local>`.
+ * The id prefix lets the registry recognise files of aborted checkpoints; owner (operator uid
+ * and subtask) and session (one per tree instance) make names unique across subtasks and attempts.
+ */
+export function sharedFileName(checkpointId: number, owner: string, session: string, localName: string): string {
+  return `c${checkpointId}-${owner}-${session}-${localName}`;
+}
+
+/** The id of the checkpoint that uploaded a shared file (from its name), or undefined. */
+export function uploadingCheckpointOf(path: string): number | undefined {
+  const match = /(?:^|\/)c(0|[1-9][0-9]{0,15})-[^/]*$/.exec(path);
+  return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * The shared-file operations of a storage that keeps files (FsCheckpointStorage). Worker threads
+ * put and materialize files; the coordinator lists and deletes them.
+ */
+export interface SharedFileStore {
+  /**
+   * Places the local file `source` as `shared/<name>` (a hard link where the file system allows,
+   * else a copy) and returns its handle; `byteLength` and `checksum` describe the file (computed
+   * when it was written). Not durable until `syncShared()`. Fails if `shared/<name>` exists.
+   */
+  putShared(source: string, name: string, byteLength: number, checksum: string): Promise<StateHandle>;
+  /** Makes the dir entries of the files put so far durable. */
+  syncShared(): Promise<void>;
+  /** Puts a verified (size and checksum) copy of a shared file at `target`: link, else copy. */
+  materializeShared(handle: StateHandle, target: string): Promise<void>;
+  /** Paths (`shared/<name>`) of every file in the shared dir. */
+  listShared(): Promise<string[]>;
+  /** Deletes one shared file; idempotent. */
+  deleteShared(path: string): Promise<void>;
+}
+
 /** A completed checkpoint as listed; read from its `_metadata`, never from state files. */
 export interface CheckpointInfo {
   readonly checkpointId: number;
@@ -61,6 +111,10 @@ export interface CheckpointStorage {
   writeState(checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle>;
   /** Reads and verifies (size + checksum): WEIR_CHECKPOINT_CORRUPT / WEIR_CHECKPOINT_NOT_FOUND naming the file. */
   readState(handle: StateHandle): Promise<Uint8Array>;
+  /** Checks a state file exists with the right size, without reading it (for large shared files). */
+  checkStateSize(handle: StateHandle): Promise<void>;
+  /** Present when the storage keeps files that checkpoints can share (incremental state). */
+  readonly shared?: SharedFileStore;
   /** Writes `_metadata` atomically (the checkpoint exists iff this succeeded), then indexes it. Returns the chk dir's external path. */
   commitCheckpoint(metadata: CheckpointMetadata): Promise<string>;
   /** Completed checkpoints newest first, verified `_metadata` only; skipped dirs are reported as warnings. */
@@ -140,6 +194,8 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
   /** Like `_writeFile`, and durable once it resolves: the file, its dir entry and the chk dir's entry. */
   protected abstract _commitFile(path: string, bytes: Uint8Array): Promise<void>;
   protected abstract _readFile(path: string): Promise<Uint8Array | undefined>;
+  /** Size of a file, or undefined when there is none. */
+  protected abstract _fileSize(path: string): Promise<number | undefined>;
   protected abstract _exists(path: string): Promise<boolean>;
   /** Ids of all `chk-<id>` dirs, in any order. */
   protected abstract _listCheckpointIds(): Promise<number[]>;
@@ -185,6 +241,20 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
       throw new WeirError('WEIR_CHECKPOINT_NOT_FOUND', `state file ${source} does not exist`, { context: { path: source } });
     }
     return verifyState(handle, bytes, `state file ${source}`);
+  }
+
+  async checkStateSize(handle: StateHandle): Promise<void> {
+    if (handle.inline !== undefined) return;
+    if (!isSafeRelativePath(handle.path)) {
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `state handle path ${JSON.stringify(handle.path)} is not a path inside ${this.description}`);
+    }
+    const source = this._externalPath(handle.path);
+    const size = await this._fileSize(handle.path);
+    if (size === undefined) throw new WeirError('WEIR_CHECKPOINT_NOT_FOUND', `state file ${source} does not exist`, { context: { path: source } });
+    if (size !== handle.bytes) {
+      const what = size < handle.bytes ? 'truncated' : 'too long';
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `state file ${source} is corrupt: ${what}, ${size} bytes instead of ${handle.bytes}`, { context: { path: source } });
+    }
   }
 
   async commitCheckpoint(metadata: CheckpointMetadata): Promise<string> {
@@ -310,7 +380,7 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
 }
 
 /** Size first (names truncation plainly), then the checksum. */
-function verifyState(handle: StateHandle, bytes: Uint8Array, source: string): Uint8Array {
+export function verifyState(handle: StateHandle, bytes: Uint8Array, source: string): Uint8Array {
   if (bytes.byteLength !== handle.bytes) {
     const what = bytes.byteLength < handle.bytes ? 'truncated' : 'too long';
     throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `${source} is corrupt: ${what}, ${bytes.byteLength} bytes instead of ${handle.bytes}`, { context: { path: source } });
@@ -329,7 +399,7 @@ function notFound(source: string, checkpointId?: number): WeirError {
 }
 
 /** A handle path must stay inside the job dir: '/'-separated plain names, no '.', '..' or absolute paths. */
-function isSafeRelativePath(path: string): boolean {
+export function isSafeRelativePath(path: string): boolean {
   return path !== '' && path.split('/').every((segment) => RELATIVE_PATH_SEGMENT.test(segment) && segment !== '..');
 }
 

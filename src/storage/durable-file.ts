@@ -1,7 +1,8 @@
 /**
  * The two file-system steps every crash-safe write in Weir is built from: write a file and
  * fsync it, and fsync a directory so the entries created or renamed in it survive a crash.
- * Used by checkpoint storage (main and worker threads) and by the LSM tree's manifest.
+ * Used by checkpoint storage (main and worker threads) and by the LSM tree's manifest. Also the
+ * hard-link-or-copy step that shares immutable files between an LSM tree and checkpoints.
  */
 import * as fsp from 'node:fs/promises';
 
@@ -28,5 +29,27 @@ export async function syncDirectory(directory: string): Promise<void> {
     if (process.platform !== 'win32' || (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EACCES')) throw error;
   } finally {
     await handle?.close();
+  }
+}
+
+/**
+ * Makes `to` a second name of the immutable file `from`: a hard link where the file system
+ * allows (no bytes copied), else a copy (another device, or links unsupported), fsynced. Fails
+ * with EEXIST when `to` exists.
+ */
+export async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fsp.link(from, to);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
+  }
+  await fsp.copyFile(from, to, fsp.constants.COPYFILE_EXCL);
+  const handle = await fsp.open(to, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

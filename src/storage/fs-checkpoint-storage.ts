@@ -9,7 +9,7 @@
  * State files' dir entries are made durable by the fsync of the chk dir at commit, which happens
  * after the `_metadata` rename; the job dir is fsynced too, for the chk dir's own entry.
  */
-import { syncDirectory, writeFileSynced } from './durable-file.ts';
+import { linkOrCopy, syncDirectory, writeFileSynced } from './durable-file.ts';
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -19,12 +19,18 @@ import type { CheckpointMetadata } from '../checkpoint/metadata.ts';
 import {
   BaseCheckpointStorage,
   checkpointDirName,
+  isSafeRelativePath,
   METADATA_FILE,
   parseCheckpointDirName,
+  SHARED_DIR,
+  verifyState,
   type CheckpointInfo,
   type CheckpointListing,
+  type SharedFileStore,
+  type StateHandle,
   type StorageOptions,
 } from './checkpoint-storage.ts';
+import { loadChecksum } from './state-file.ts';
 
 /** The file-system calls the storage makes; injectable so tests can observe fsyncs or fail a rename. */
 export interface CheckpointFs {
@@ -44,6 +50,10 @@ export interface CheckpointFs {
   /** Removes a dir tree; fine if it does not exist. */
   rmDir(path: string): Promise<void>;
   exists(path: string): Promise<boolean>;
+  /** Size in bytes; rejects with ENOENT when there is no such file. */
+  size(path: string): Promise<number>;
+  /** Hard-links `from` as `to`, falling back to a copy where links are not possible; fails if `to` exists. */
+  linkOrCopy(from: string, to: string): Promise<void>;
 }
 
 export const nodeCheckpointFs: CheckpointFs = {
@@ -57,6 +67,8 @@ export const nodeCheckpointFs: CheckpointFs = {
   readdir: (path) => fsp.readdir(path),
   unlink: (path) => fsp.rm(path, { force: true }),
   rmDir: (path) => fsp.rm(path, { recursive: true, force: true }),
+  size: async (path) => (await fsp.stat(path)).size,
+  linkOrCopy,
   async exists(path) {
     try {
       await fsp.stat(path);
@@ -87,10 +99,12 @@ export function parseExternalCheckpointPath(path: string): { directory: string; 
   return { directory: dirname(jobDir), jobName: basename(jobDir), checkpointId };
 }
 
-export class FsCheckpointStorage extends BaseCheckpointStorage {
+const SHARED_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+export class FsCheckpointStorage extends BaseCheckpointStorage implements SharedFileStore {
   readonly description: string;
   readonly jobDir: string;
-  /** For incremental state (files referenced by several checkpoints); created, not used yet. */
+  /** For incremental state: files referenced by several checkpoints (shared-state-registry.ts). */
   readonly sharedDir: string;
   /** For state the tasks own (never deleted by checkpoint subsumption); created, not used yet. */
   readonly taskOwnedDir: string;
@@ -116,9 +130,70 @@ export class FsCheckpointStorage extends BaseCheckpointStorage {
     this.#useCatalog = options.catalog ?? true;
   }
 
+  get shared(): SharedFileStore {
+    return this;
+  }
+
+  async putShared(source: string, name: string, byteLength: number, checksum: string): Promise<StateHandle> {
+    if (typeof name !== 'string' || !SHARED_NAME_PATTERN.test(name)) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', `shared file name must match ${SHARED_NAME_PATTERN}, got ${JSON.stringify(name)}`);
+    }
+    await this.#ensureLayout();
+    const path = `${SHARED_DIR}/${name}`;
+    const target = this._externalPath(path);
+    await this.#io('link', target, () => this.#fs.linkOrCopy(source, target));
+    return { path, bytes: byteLength, checksum };
+  }
+
+  async syncShared(): Promise<void> {
+    await this.#ensureLayout();
+    await this.#io('fsync', this.sharedDir, () => this.#fs.syncDir(this.sharedDir));
+  }
+
+  async materializeShared(handle: StateHandle, target: string): Promise<void> {
+    if (handle?.inline !== undefined || typeof handle?.path !== 'string' || !handle.path.startsWith(`${SHARED_DIR}/`) || !isSafeRelativePath(handle.path)) {
+      throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `shared state handle ${JSON.stringify(handle?.path)} is not a file in ${this.sharedDir}`);
+    }
+    const source = this._externalPath(handle.path);
+    await this.checkStateSize(handle);
+    await this.#io('link', target, () => this.#fs.linkOrCopy(source, target));
+    await loadChecksum();
+    const bytes = await this.#io('read', target, () => this.#fs.readFile(target));
+    try {
+      verifyState(handle, bytes, `shared state file ${source}`);
+    } catch (error) {
+      await this.#fs.unlink(target).catch(() => {});
+      throw error;
+    }
+  }
+
+  async listShared(): Promise<string[]> {
+    const names = await this.#io('list', this.sharedDir, async () => {
+      try {
+        return await this.#fs.readdir(this.sharedDir);
+      } catch (error) {
+        if (isMissing(error)) return [];
+        throw error;
+      }
+    });
+    return names.filter((name) => SHARED_NAME_PATTERN.test(name)).map((name) => `${SHARED_DIR}/${name}`);
+  }
+
+  async deleteShared(path: string): Promise<void> {
+    if (!path.startsWith(`${SHARED_DIR}/`) || !isSafeRelativePath(path)) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', `${JSON.stringify(path)} is not a shared file path`);
+    }
+    await this._removeFile(path);
+  }
+
   /** Absolute path of checkpoint `checkpointId`'s dir. */
   checkpointDir(checkpointId: number): string {
     return join(this.jobDir, checkpointDirName(checkpointId));
+  }
+
+  /** The opened catalog (for the shared-file registry); undefined when there is none. */
+  catalog(): Promise<CheckpointCatalog | undefined> {
+    return this.#openCatalog();
   }
 
   /** The catalog's entries, newest first; undefined when there is no usable catalog. */
@@ -161,6 +236,18 @@ export class FsCheckpointStorage extends BaseCheckpointStorage {
 
   protected async _readFile(path: string): Promise<Uint8Array | undefined> {
     return this.#readOrUndefined(this._externalPath(path));
+  }
+
+  protected async _fileSize(path: string): Promise<number | undefined> {
+    const file = this._externalPath(path);
+    return this.#io('stat', file, async () => {
+      try {
+        return await this.#fs.size(file);
+      } catch (error) {
+        if (isMissing(error)) return undefined;
+        throw error;
+      }
+    });
   }
 
   protected async _exists(path: string): Promise<boolean> {

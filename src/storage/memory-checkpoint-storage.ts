@@ -41,6 +41,10 @@ export class MemoryCheckpointStorage extends BaseCheckpointStorage {
     return bytes === undefined ? undefined : new Uint8Array(bytes);
   }
 
+  protected async _fileSize(path: string): Promise<number | undefined> {
+    return (await this._readFile(path))?.byteLength;
+  }
+
   protected async _exists(path: string): Promise<boolean> {
     this.#open();
     return this.files.has(path);

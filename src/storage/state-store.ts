@@ -4,7 +4,7 @@
  * cannot cross threads): files under the checkpoint directory, or — without one — everything
  * inline in the acknowledgement, kept by the coordinator in memory (Flink's JobManager storage).
  */
-import type { StateHandle } from './checkpoint-storage.ts';
+import type { SharedFileStore, StateHandle } from './checkpoint-storage.ts';
 import { FsCheckpointStorage } from './fs-checkpoint-storage.ts';
 import { MemoryCheckpointStorage } from './memory-checkpoint-storage.ts';
 
@@ -15,6 +15,8 @@ export type StateStoreDescriptor =
 export interface StateStore {
   writeState(checkpointId: number, name: string, bytes: Uint8Array): Promise<StateHandle>;
   readState(handle: StateHandle): Promise<Uint8Array>;
+  /** Files shared between checkpoints (incremental LSM state); only file-system storage has them. */
+  readonly shared?: SharedFileStore;
   close(): Promise<void>;
 }
 

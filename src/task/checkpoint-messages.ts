@@ -3,7 +3,8 @@
  * (its worker thread), sent over the subtask's MessagePort. Plain data only.
  */
 import type { Barrier } from '../channels/frame-codec.ts';
-import type { StateHandle } from '../storage/checkpoint-storage.ts';
+import type { WorkerFaultPoint } from '../fault-points.ts';
+import type { SharedFileRef, StateHandle } from '../storage/checkpoint-storage.ts';
 export type { StateStoreDescriptor } from '../storage/state-store.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
 
@@ -14,13 +15,17 @@ export type ToSubtask =
   /** The checkpoint completed: two-phase-commit sinks commit what is pending up to it. */
   | { readonly type: 'complete'; readonly checkpointId: number }
   /** The checkpoint was aborted (expired, declined, subsumed). */
-  | { readonly type: 'abort'; readonly checkpointId: number };
+  | { readonly type: 'abort'; readonly checkpointId: number }
+  /** @internal Fault injection: end this thread at the n-th time it reaches `point`. */
+  | { readonly type: 'fault'; readonly point: WorkerFaultPoint; readonly occurrence: number };
 
 /** One operator's persisted snapshot, as acknowledged. */
 export interface OperatorAck {
   readonly uid: string;
   readonly keyGroupRange?: KeyGroupRange;
   readonly keyed?: StateHandle;
+  /** Incremental keyed state: the LSM tree's files in `shared/`. */
+  readonly sstFiles?: readonly SharedFileRef[];
   readonly operatorState?: StateHandle;
 }
 
@@ -38,14 +43,25 @@ export type FromSubtask =
       /** Time the barrier took to arrive (ms since the trigger, by the epoch clock). */
       readonly startDelayMs: number;
       readonly stateBytes: number;
+      /** Bytes this checkpoint wrote (new shared files, exclusive files; default stateBytes); stateBytes counts reused shared files too. */
+      readonly persistedBytes?: number;
     }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string };
 
 
-/** What a subtask restores: per operator uid, its keyed state files and its dealt list state. */
+/** Incremental keyed state of one old subtask: its key-group range and its tree's files. */
+export interface SstSnapshot {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly files: readonly SharedFileRef[];
+}
+
+/** What a subtask restores: per operator uid, its keyed state (files or SST sets) and its dealt list state. */
 export interface SubtaskRestore {
   readonly checkpointId: number;
   readonly operators: Readonly<
-    Record<string, { readonly keyed: readonly StateHandle[]; readonly operatorState: readonly unknown[] }>
+    Record<
+      string,
+      { readonly keyed: readonly StateHandle[]; readonly sstSnapshots: readonly SstSnapshot[]; readonly operatorState: readonly unknown[] }
+    >
   >;
 }

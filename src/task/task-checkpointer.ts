@@ -8,6 +8,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { serialize, deserialize } from 'node:v8';
 import { toErrorRecord, WeirError } from '../errors.ts';
+import { armFaultPoint } from '../fault-points.ts';
 import type { Barrier } from '../channels/frame-codec.ts';
 import type { Doorbell } from '../channels/doorbell.ts';
 import type { StateStore } from '../storage/state-store.ts';
@@ -91,6 +92,9 @@ export class TaskCheckpointer {
         return;
       case 'abort':
         return;
+      case 'fault':
+        armFaultPoint(message.point, message.occurrence);
+        return;
     }
   }
 
@@ -109,26 +113,43 @@ export class TaskCheckpointer {
     try {
       const operators: OperatorAck[] = [];
       let stateBytes = 0;
+      let persistedBytes = 0;
       for (const snapshot of snapshots) {
         const base = `${snapshot.uid}-${this.#subtaskIndex}`;
-        const ack: { uid: string; keyGroupRange?: KeyGroupRange; keyed?: OperatorAck['keyed']; operatorState?: OperatorAck['operatorState'] } = {
+        const ack: {
+          uid: string;
+          keyGroupRange?: KeyGroupRange;
+          keyed?: OperatorAck['keyed'];
+          sstFiles?: OperatorAck['sstFiles'];
+          operatorState?: OperatorAck['operatorState'];
+        } = {
           uid: snapshot.uid,
         };
         if (snapshot.keyGroupRange !== undefined) ack.keyGroupRange = snapshot.keyGroupRange;
+        if (snapshot.sstFiles !== undefined) {
+          const shared = this.#store.shared;
+          if (shared === undefined) throw new WeirError('WEIR_INTERNAL', `'${snapshot.uid}' checkpoints SST files, but the checkpoint storage has no shared dir`);
+          const persisted = await snapshot.sstFiles(shared);
+          if (persisted.files.length > 0) ack.sstFiles = persisted.files;
+          stateBytes += persisted.stateBytes;
+          persistedBytes += persisted.uploadedBytes;
+        }
         if (snapshot.keyedBlocks !== undefined && snapshot.keyedBlocks.length > 0) {
           const file = await encodeKeyedStateFile(snapshot.keyedBlocks);
           const keyed = await this.#store.writeState(checkpointId, `${base}.keyed`, file);
           ack.keyed = keyed;
           stateBytes += keyed.bytes;
+          persistedBytes += keyed.bytes;
         }
         if (snapshot.operatorState !== undefined && snapshot.operatorState.length > 0) {
           const list = await this.#store.writeState(checkpointId, `${base}.list`, serialize(snapshot.operatorState));
           ack.operatorState = list;
           stateBytes += list.bytes;
+          persistedBytes += list.bytes;
         }
         operators.push(ack);
       }
-      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes });
+      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes });
     } catch (error) {
       const record = toErrorRecord(error);
       this.#send({ type: 'decline', checkpointId, reason: `${record.code ?? record.name}: ${record.message}` });
@@ -170,8 +191,8 @@ export async function restoreChain(
         });
       }
     }
-    const state: RestoredOperatorState = { keyedBlocks, operatorState: entry.operatorState };
-    target.restoreState(state);
+    const state: RestoredOperatorState = { keyedBlocks, sstSnapshots: entry.sstSnapshots ?? [], shared: store.shared, operatorState: entry.operatorState };
+    await target.restoreState(state);
   }
 }
 

@@ -12,12 +12,15 @@ export interface BlockCacheHook {
 }
 
 /**
- * Least-recently-used by bytes. A Map keeps insertion order, so re-inserting on a hit makes the
- * first key the least recently used: O(1) get, set and eviction without a linked list.
+ * Least-recently-used by bytes, approximated by second chance (CLOCK): a hit only sets the
+ * block's referenced bit (one Map lookup, where moving it to the back of the Map's insertion
+ * order cost a delete and a set on every hit, the common case of a point read); eviction walks
+ * from the oldest insertion, giving a referenced block one more round at the back instead of
+ * evicting it. Blocks never hit since insertion leave in insertion order.
  */
 export class LruBlockCache implements BlockCacheHook {
   readonly #capacityBytes: number;
-  readonly #entries = new Map<string, Uint8Array>();
+  readonly #entries = new Map<string, CachedBlock>();
   #usedBytes = 0;
   #hits = 0;
   #misses = 0;
@@ -30,31 +33,30 @@ export class LruBlockCache implements BlockCacheHook {
   }
 
   get(id: string): Uint8Array | undefined {
-    const bytes = this.#entries.get(id);
-    if (bytes === undefined) {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
     this.#hits++;
-    this.#entries.delete(id);
-    this.#entries.set(id, bytes);
-    return bytes;
+    entry.referenced = true;
+    return entry.bytes;
   }
 
   /** Inserts or replaces `id`; a block larger than the whole capacity is not cached at all. */
   set(id: string, bytes: Uint8Array): void {
     this.delete(id);
     if (bytes.byteLength > this.#capacityBytes) return;
-    this.#entries.set(id, bytes);
+    this.#entries.set(id, { bytes, referenced: false });
     this.#usedBytes += bytes.byteLength;
-    this.#evict();
+    this.#evict(id);
   }
 
   delete(id: string): boolean {
-    const bytes = this.#entries.get(id);
-    if (bytes === undefined) return false;
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return false;
     this.#entries.delete(id);
-    this.#usedBytes -= bytes.byteLength;
+    this.#usedBytes -= entry.bytes.byteLength;
     return true;
   }
 
@@ -93,12 +95,24 @@ export class LruBlockCache implements BlockCacheHook {
     return this.#misses;
   }
 
-  #evict(): void {
-    if (this.#usedBytes <= this.#capacityBytes) return;
-    for (const [id, bytes] of this.#entries) {
-      this.#entries.delete(id);
-      this.#usedBytes -= bytes.byteLength;
-      if (this.#usedBytes <= this.#capacityBytes) return;
+  /** Evicts until within capacity, never `inserted` (the block being added, which fits). */
+  #evict(inserted: string): void {
+    const entries = this.#entries;
+    while (this.#usedBytes > this.#capacityBytes) {
+      // The first entry is the oldest (re)insertion: evict it unless it was hit since.
+      const [id, entry] = entries.entries().next().value as [string, CachedBlock];
+      entries.delete(id);
+      if (entry.referenced || id === inserted) {
+        entry.referenced = false;
+        entries.set(id, entry);
+      } else {
+        this.#usedBytes -= entry.bytes.byteLength;
+      }
     }
   }
+}
+
+interface CachedBlock {
+  readonly bytes: Uint8Array;
+  referenced: boolean;
 }

@@ -128,6 +128,11 @@ export class BloomFilter {
     return this.#k;
   }
 
+  /** Bytes of the bit array (what the filter holds in memory). */
+  get byteLength(): number {
+    return this.#bits.byteLength;
+  }
+
   /** False only when the key was certainly not among those the filter was built from. */
   mayContain(key: Uint8Array): boolean {
     if (this.#bitCount === 0) return true;

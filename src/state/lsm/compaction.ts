@@ -1,9 +1,9 @@
 /**
  * Leveled compaction: which files to merge next (a pure function of the version) and the merge
- * itself, which writes the outputs through a callback. Runs asynchronously on the subtask's
- * worker thread, on the same event loop as record processing for now (not yet on the background
- * pool): it yields to the loop every TIME_SLICE_MS so a put or get never waits behind it for long.
- * `LsmTree` schedules it after flushes and installs its result.
+ * itself, which writes its outputs through `TableBuilder`s as it goes. Runs asynchronously on the
+ * subtask's worker thread, on the same event loop as record processing for now (not yet on the
+ * background pool): it yields to the loop every TIME_SLICE_MS (and at every write), so a put or
+ * get never waits behind it for long. `LsmTree` schedules it after flushes and installs its result.
  *
  * Picking (LevelDB's scores): L0 scores files / l0CompactionTrigger; level n ≥ 1 scores
  * bytes / (baseBytes × multiplier^(n−1)). The highest score ≥ 1 is compacted:
@@ -12,10 +12,9 @@
  *     compact pointer), plus the Ln+1 files meeting its range.
  * The merge keeps only the newest version of each key; it drops tombstones only when no deeper
  * level holds a file meeting the compaction's key range (then no older version can be
- * uncovered). Outputs are cut at `targetFileBytes` of keys and values.
+ * uncovered). Outputs are cut once their file reaches `targetFileBytes`.
  */
 import { MAX_LEVELS } from './manifest.ts';
-import { SstWriter, type SstWriterOptions } from './sst-format.ts';
 import { compareKeys } from './sst-block.ts';
 import { concatenated, mergeNewestFirst, type Entry, type SstHandle, type Version } from './version.ts';
 
@@ -79,16 +78,77 @@ export function pickCompaction(version: Version, policy: CompactionPolicy, curso
   return { level, outputLevel: level + 1, inputs, overlaps, bottommost };
 }
 
+/**
+ * Times the synchronous stretches of one background job (a flush or a compaction): every leaf
+ * await of the job (on I/O, a yield, another job) goes through `wait`, which closes the current
+ * slice before waiting and opens the next after, so `record` sees each stretch the job kept the
+ * event loop. Awaits on the job's own async helpers (which time their leaf awaits themselves) are
+ * not wrapped: the helper's synchronous start runs in the caller's slice, and its synchronous end
+ * and the caller's continuation run in the slice its last leaf wait opened (one macrotask).
+ */
+export class SliceTimer {
+  readonly #record: (ms: number) => void;
+  #start = performance.now();
+
+  constructor(record: (ms: number) => void) {
+    this.#record = record;
+  }
+
+  /** Ends the current slice, waits for `promise`, starts the next slice. */
+  async wait<T>(promise: Promise<T>): Promise<T> {
+    this.end();
+    try {
+      return await promise;
+    } finally {
+      this.#start = performance.now();
+    }
+  }
+
+  /** Yields to the event loop once the current slice has run TIME_SLICE_MS; true if it yielded. */
+  async maybeYield(): Promise<boolean> {
+    if (performance.now() - this.#start < TIME_SLICE_MS) return false;
+    await this.wait(yieldToEventLoop());
+    return true;
+  }
+
+  /** Records the current slice (at the job's end, or before a wait). */
+  end(): void {
+    if (process.env.SLICE_DEBUG && performance.now() - this.#start > 20) console.error('SLICE', (performance.now() - this.#start).toFixed(1), 'from', this.#start.toFixed(0), new Error().stack?.split('\n')[3]);
+    this.#record(performance.now() - this.#start);
+  }
+}
+
+/**
+ * One output table being built: entries in (synchronously, ascending), a durable, opened file out.
+ * `LsmTree` writes it to disk as it goes (`SstFileWriter`); tests may build it in memory. Its
+ * async methods time their own waits on the job's SliceTimer (callers do not wrap them).
+ */
+export interface TableBuilder {
+  add(key: Uint8Array, value: Uint8Array | null): void;
+  /** Bytes of the table so far (finished data blocks). */
+  readonly fileBytes: number;
+  /** Finished data blocks not yet written. */
+  readonly bufferedBytes: number;
+  /** Writes the finished blocks so far. */
+  writeBuffered(): Promise<void>;
+  /** Writes the rest, makes the file durable and opens it. Listed nowhere until installed. */
+  finish(): Promise<SstHandle>;
+  /** Closes and removes a table that will not be finished. */
+  discard(): Promise<void>;
+}
+
+/** Finished blocks are written once this many bytes are buffered (each write is also a yield). */
+export const WRITE_BATCH_BYTES = 512 * 1024;
+
 export interface CompactionContext {
-  readonly writerOptions: SstWriterOptions;
-  /** Cut an output once its keys and values reach this many bytes. */
+  /** Cut an output once its file reaches this many bytes. */
   readonly targetFileBytes: number;
-  /** Writes one finished SST durably and opens it; the compaction's outputs, in key order. */
-  writeTable(bytes: Uint8Array, level: number): Promise<SstHandle>;
-  /** Throws to abandon the compaction (the tree is closing); checked at every yield. */
+  /** Starts an output table of `level` (timing its own waits, like the table's methods). */
+  createTable(level: number): Promise<TableBuilder>;
+  /** Throws to abandon the compaction (the tree is closing); checked after every wait. */
   checkContinue(): void;
-  /** Records the length of each synchronous stretch, for the worst-pause figure. */
-  recordSlice(ms: number): void;
+  /** Times the compaction's slices; every await goes through it. */
+  readonly timer: SliceTimer;
 }
 
 export interface CompactionResult {
@@ -98,45 +158,54 @@ export interface CompactionResult {
   readonly bytesWritten: number;
 }
 
-/** Merges the plan's files into new files of `outputLevel`. Outputs are written but not installed. */
+/**
+ * Merges the plan's files into new files of `outputLevel`, cut at `targetFileBytes`. Outputs are
+ * written but not installed; on failure the unfinished output is discarded and the error
+ * rethrown (finished outputs are the caller's to remove: it created them).
+ */
 export async function runCompaction(plan: CompactionPlan, context: CompactionContext): Promise<CompactionResult> {
-  const sources: Iterator<Entry>[] = plan.inputs.map((f) => f.reader.entries());
-  if (plan.overlaps.length > 0) sources.push(concatenated(plan.overlaps));
+  const { timer } = context;
+  // Compaction reads each block once: keep them out of the block cache (fillCache false).
+  const sources: Iterator<Entry>[] = plan.inputs.map((f) => f.reader.entries(undefined, undefined, false));
+  if (plan.overlaps.length > 0) sources.push(concatenated(plan.overlaps, undefined, undefined, false));
+  const merged = mergeNewestFirst(sources, plan.bottommost);
   const outputs: SstHandle[] = [];
-  let writer: SstWriter | undefined;
-  let writerBytes = 0;
+  let table: TableBuilder | undefined;
   let entriesIn = 0;
   let entriesOut = 0;
   let bytesWritten = 0;
-  let sliceStart = performance.now();
   const finishTable = async (): Promise<void> => {
-    const bytes = writer!.finish();
-    writer = undefined;
-    writerBytes = 0;
-    context.recordSlice(performance.now() - sliceStart);
-    outputs.push(await context.writeTable(bytes, plan.outputLevel));
-    bytesWritten += bytes.byteLength;
+    const finished = table!;
+    table = undefined;
+    const handle = await finished.finish();
+    outputs.push(handle);
+    bytesWritten += handle.byteLength;
     context.checkContinue();
-    sliceStart = performance.now();
   };
-  for (const [key, value] of mergeNewestFirst(sources)) {
-    entriesIn++;
-    if (value !== null || !plan.bottommost) {
-      writer ??= new SstWriter(context.writerOptions);
-      writer.add(key, value);
-      writerBytes += key.byteLength + (value?.byteLength ?? 0);
+  try {
+    for (const [key, value] of merged) {
+      entriesIn++;
+      table ??= await context.createTable(plan.outputLevel);
+      table.add(key, value);
       entriesOut++;
-      if (writerBytes >= context.targetFileBytes) await finishTable();
+      if (table.fileBytes >= context.targetFileBytes) {
+        await finishTable();
+      } else if ((entriesOut & 63) === 0) {
+        if (table.bufferedBytes >= WRITE_BATCH_BYTES) {
+          await table.writeBuffered();
+          context.checkContinue();
+        } else if (await timer.maybeYield()) {
+          context.checkContinue();
+        }
+      }
     }
-    if ((entriesIn & 255) === 0 && performance.now() - sliceStart >= TIME_SLICE_MS) {
-      context.recordSlice(performance.now() - sliceStart);
-      await yieldToEventLoop();
-      context.checkContinue();
-      sliceStart = performance.now();
-    }
+    if (table !== undefined) await finishTable();
+  } catch (error) {
+    merged.return?.();
+    if (table !== undefined) await table.discard();
+    throw error;
   }
-  if (writer !== undefined) await finishTable();
-  context.recordSlice(performance.now() - sliceStart);
+  timer.end();
   return { outputs, entriesIn, entriesOut, bytesWritten };
 }
 

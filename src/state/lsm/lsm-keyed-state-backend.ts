@@ -210,6 +210,41 @@ export class LsmKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
+  /**
+   * Copies every entry of `source` whose key group this backend owns (a rescaled restore from
+   * another subtask's tree). Entries keep their bytes; only the stateId is translated, through
+   * the state names, to this backend's own ids.
+   */
+  copyFrom(source: LsmKeyedStateBackend): void {
+    const start = Math.max(this.keyGroupRange.start, source.keyGroupRange.start);
+    const end = Math.min(this.keyGroupRange.end, source.keyGroupRange.end);
+    if (end < start) return;
+    const [from, to] = keyGroupRangeBounds({ start, end });
+    const ids = new Map<number, number>();
+    for (const [key, value] of source.#kv.scan(from, to)) {
+      const sourceId = stateIdOfStateKey(key);
+      let id = ids.get(sourceId);
+      if (id === undefined) {
+        const state = source.#byId[sourceId];
+        if (state === undefined) throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `restored state entry with unknown stateId ${sourceId} in key group ${keyGroupOfStateKey(key)}`);
+        const own = this.#states.get(state.name) ?? this.#define(state.name, state.kind);
+        if (own.kind !== state.kind) {
+          throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `restored state '${state.name}' is ${state.kind} state in one subtask's snapshot and ${own.kind} state in another's`);
+        }
+        id = own.scope.id;
+        ids.set(sourceId, id);
+      }
+      if (id === sourceId) {
+        this.#kv.put(key, value);
+        continue;
+      }
+      const renamed = key.slice(); // the scanned key may be a view of a cached block
+      renamed[2] = id >>> 8;
+      renamed[3] = id & 0xff;
+      this.#kv.put(renamed, value);
+    }
+  }
+
   /** Drops the handles and the name table; the store belongs to whoever opened it. */
   dispose(): void {
     this.#states.clear();

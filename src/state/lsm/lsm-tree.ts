@@ -9,16 +9,21 @@
  * Read path: memtable → immutable memtables (newest first) → the current version's files
  * (version.ts). A frozen memtable stays readable until the version holding its SST is published,
  * and the two happen in one synchronous step, so a get never falls between them. SST readers
- * hold their file's bytes, so a scan keeps reading its version even after compaction deleted the
- * files; that is also why state is bounded by memory today (see the report in issue 4).
+ * hold only index, filter and an open descriptor; data blocks are read on a block-cache miss, so
+ * state is bounded by disk, not memory. A reader's descriptor stays open while a scan iterator
+ * uses it, so a scan keeps reading its version after compaction removed (and unlinked) files.
+ *
+ * Background work (flush, compaction) is written to disk as it goes and cut into slices of at
+ * most TIME_SLICE_MS between awaits, each timed (`stats.maxBackgroundSliceMs`).
  */
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { WeirError } from '../../errors.ts';
+import { faultPoint } from '../../fault-points.ts';
 import { loadChecksum } from '../../storage/state-file.ts';
 import { LruBlockCache } from './block-cache.ts';
 import { bloomHash } from './bloom-filter.ts';
-import { TIME_SLICE_MS, pickCompaction, runCompaction, yieldToEventLoop, type CompactionPlan, type CompactionPolicy } from './compaction.ts';
+import { SliceTimer, WRITE_BATCH_BYTES, pickCompaction, runCompaction, type CompactionPlan, type CompactionPolicy, type TableBuilder } from './compaction.ts';
 import {
   MANIFEST_FILE,
   MANIFEST_TEMP_FILE,
@@ -30,8 +35,8 @@ import {
   writeManifest,
   type ManifestData,
 } from './manifest.ts';
-import { Memtable } from './memtable.ts';
-import { writeFileSynced } from '../../storage/durable-file.ts';
+import { Memtable, keyString } from './memtable.ts';
+import { FdSource, SstFileWriter, fileChecksum, loadStreamingChecksum } from './sst-file.ts';
 import { SstReader, SstWriter, type SstWriterOptions } from './sst-format.ts';
 import { compareKeys } from './sst-block.ts';
 import { Version, mergeNewestFirst, type Entry, type SstHandle } from './version.ts';
@@ -51,6 +56,45 @@ export interface LsmTreeOptions {
   readonly l0CompactionTrigger?: number;
   /** Each level ≥ 1 may hold this many times the bytes of the one above. Default 10. */
   readonly levelSizeMultiplier?: number;
+  /**
+   * Compaction cuts its outputs at this many file bytes. Default min(4 MiB, memtableBytes). A
+   * flush writes one L0 file per memtable (L0 files are compacted all together anyway; cutting
+   * them would only multiply the files every point read checks).
+   */
+  readonly targetFileBytes?: number;
+}
+
+/** One file of a tree checkpoint; `path` is the live file in the tree's directory. */
+export interface TreeCheckpointFile {
+  /** The file's name in the tree (e.g. 000042.sst): unique within this tree instance. */
+  readonly name: string;
+  readonly path: string;
+  readonly level: number;
+  readonly byteLength: number;
+  /** xxHash64 of the file's bytes, 16 hex digits. */
+  readonly checksum: string;
+}
+
+/** The files of a checkpoint, held (not deleted by compaction) until `release()`. */
+export interface TreeCheckpoint {
+  /** L0 newest first, then L1, L2, … (the order `restore` expects). */
+  readonly files: readonly TreeCheckpointFile[];
+  release(): void;
+}
+
+/** A checkpointed file to restore: where it comes from, and how to put a verified copy at `target`. */
+export interface RestoredFile {
+  /** For messages: the file's checkpoint path. */
+  readonly path: string;
+  readonly level: number;
+  materialize(target: string): Promise<void>;
+}
+
+/** Files a checkpoint holds; flush outputs of memtables it waits for join as they are installed. */
+interface FilePin {
+  readonly names: Set<string>;
+  readonly awaiting: Set<Memtable>;
+  readonly flushed: SstHandle[];
 }
 
 /** Figures for tests and benchmarks. @internal */
@@ -60,14 +104,20 @@ export interface LsmTreeStats {
   /** SST bytes written by flushes and compactions. */
   readonly bytesFlushed: number;
   readonly bytesCompacted: number;
-  /** Longest synchronous stretch of background work (flush or compaction) between yields. */
+  /** Longest synchronous stretch of background work (flush or compaction) between awaits. */
   readonly maxBackgroundSliceMs: number;
+  /** Bytes the live files' readers hold in memory (indexes and bloom filters). */
+  readonly readerMemoryBytes: number;
+  readonly blockCacheBytes: number;
+  readonly blockCacheHits: number;
+  readonly blockCacheMisses: number;
 }
 
 const DEFAULT_MEMTABLE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_L0_TRIGGER = 4;
 const DEFAULT_LEVEL_MULTIPLIER = 10;
+const DEFAULT_TARGET_FILE_BYTES = 4 * 1024 * 1024;
 
 /** Thrown inside a compaction when the tree closes; never escapes. */
 class CompactionAbandoned extends Error {}
@@ -75,6 +125,7 @@ class CompactionAbandoned extends Error {}
 export class LsmTree {
   readonly #directory: string;
   readonly #memtableBytes: number;
+  readonly #targetFileBytes: number;
   readonly #writerOptions: SstWriterOptions;
   readonly #policy: CompactionPolicy;
   readonly #cache: LruBlockCache;
@@ -89,6 +140,12 @@ export class LsmTree {
   #installChain: Promise<void> = Promise.resolve();
   #compaction: Promise<void> | undefined;
   readonly #cursors: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(MAX_LEVELS).fill(undefined);
+  /** Checkpoints holding files: a file they hold is not deleted when compaction removes it. */
+  readonly #pins = new Set<FilePin>();
+  /** Files removed from the version while pinned: deleted when the last pin lets go. */
+  readonly #deferredDeletes = new Set<string>();
+  /** xxHash64 (16 hex digits) of every live file's bytes, computed when it is written or opened. */
+  readonly #checksums = new Map<string, string>();
   /** The first background failure: later writes and flush/compact/close report it. */
   #backgroundError: unknown;
   #closing = false;
@@ -102,6 +159,7 @@ export class LsmTree {
   private constructor(options: Required<LsmTreeOptions>, version: Version, nextFileNumber: number, cache: LruBlockCache) {
     this.#directory = options.directory;
     this.#memtableBytes = options.memtableBytes;
+    this.#targetFileBytes = options.targetFileBytes;
     this.#writerOptions = { blockBytes: options.blockBytes, bloomBitsPerKey: options.bloomBitsPerKey };
     this.#policy = {
       l0CompactionTrigger: options.l0CompactionTrigger,
@@ -121,6 +179,7 @@ export class LsmTree {
   static async open(options: LsmTreeOptions): Promise<LsmTree> {
     const resolved = validateOptions(options);
     await loadChecksum();
+    await loadStreamingChecksum();
     const directory = resolved.directory;
     try {
       await fsp.mkdir(directory, { recursive: true });
@@ -146,6 +205,8 @@ export class LsmTree {
     }
     const cache = new LruBlockCache(resolved.blockCacheBytes);
     const handles = await openFiles(directory, manifest, cache);
+    // A version-1 manifest had no checksums: now that they are known, record them.
+    if (manifest.files.some((f) => f.checksum === undefined)) await writeManifest(directory, Version.of(handles).toManifest(manifest.nextFileNumber));
     const live = new Set(manifest.files.map((f) => f.fileNumber));
     // Unlisted files are never read, so removing them is safe; failing to is harmless (retried next open).
     await Promise.all([
@@ -154,6 +215,7 @@ export class LsmTree {
     ]);
     const nextFileNumber = Math.max(manifest.nextFileNumber, ...onDisk.map((n) => n + 1));
     const tree = new LsmTree(resolved, Version.of(handles), nextFileNumber, cache);
+    for (const handle of handles) tree.#checksums.set(handle.name, handle.checksum);
     tree.#maybeScheduleCompaction();
     return tree;
   }
@@ -167,58 +229,74 @@ export class LsmTree {
 
   /** Figures for tests and benchmarks. @internal */
   get stats(): LsmTreeStats {
+    let readerMemoryBytes = 0;
+    for (const f of this.#version.files()) readerMemoryBytes += f.reader.memoryBytes;
     return {
       flushes: this.#flushes,
       compactions: this.#compactions,
       bytesFlushed: this.#bytesFlushed,
       bytesCompacted: this.#bytesCompacted,
       maxBackgroundSliceMs: this.#maxSliceMs,
+      readerMemoryBytes,
+      blockCacheBytes: this.#cache.usedBytes,
+      blockCacheHits: this.#cache.hits,
+      blockCacheMisses: this.#cache.misses,
     };
   }
 
-  /** Sets `key` to a copy of `value`. Synchronous; a full memtable is handed to a background flush. */
+  /**
+   * Sets `key` to `value`. Synchronous; a full memtable is handed to a background flush. Takes
+   * ownership of both arrays (the SortedKv contract): the caller must not mutate them afterwards,
+   * so they are stored without a copy.
+   */
   put(key: Uint8Array, value: Uint8Array): void {
     this.#checkWritable();
     checkBytes(key, 'key');
     checkBytes(value, 'value');
-    this.#memtable.put(key.slice(), value.slice());
+    this.#memtable.put(key, value);
     if (this.#memtable.approximateBytes > this.#memtableBytes) this.#freeze();
   }
 
-  /** Deletes `key` (writes a tombstone). */
+  /** Deletes `key` (writes a tombstone). Takes ownership of `key`, as `put` does. */
   delete(key: Uint8Array): void {
     this.#checkWritable();
     checkBytes(key, 'key');
-    this.#memtable.put(key.slice(), null);
+    this.#memtable.put(key, null);
     if (this.#memtable.approximateBytes > this.#memtableBytes) this.#freeze();
   }
 
-  /** The newest value of `key` (a copy the caller owns), or undefined if absent or deleted. */
+  /**
+   * The newest value of `key`, or undefined if absent or deleted. Read-only for the caller (the
+   * SortedKv contract): a value still in a memtable is the stored array itself, not a copy.
+   */
   get(key: Uint8Array): Uint8Array | undefined {
     this.#checkOpen();
     checkBytes(key, 'key');
-    let value = this.#memtable.get(key);
-    if (value !== undefined) return value === null ? undefined : value.slice();
-    for (const m of this.#immutables) {
-      value = m.get(key);
-      if (value !== undefined) return value === null ? undefined : value.slice();
+    const id = keyString(key);
+    let value = this.#memtable.getById(id);
+    if (value !== undefined) return value ?? undefined;
+    const immutables = this.#immutables;
+    for (let i = 0; i < immutables.length; i++) {
+      value = immutables[i]!.getById(id);
+      if (value !== undefined) return value ?? undefined;
     }
     const result = this.#version.get(key, bloomHash(key));
     return result.found && result.value !== null ? result.value : undefined;
   }
 
   /**
-   * Live entries with from ≤ key < to, ascending, newest value per key, as copies. The memtable
-   * list and file version are captured now; writes during iteration may or may not be seen.
+   * Live entries with from ≤ key < to, ascending, newest value per key, read-only for the caller
+   * (memtable entries are the stored arrays). The memtable list and file version are captured
+   * now; writes during iteration may or may not be seen.
    */
   scan(from: Uint8Array, to: Uint8Array): IterableIterator<[Uint8Array, Uint8Array]> {
     this.#checkOpen();
     checkBytes(from, 'from');
     checkBytes(to, 'to');
     if (compareKeys(from, to) >= 0) return [][Symbol.iterator]();
-    const sources: Iterator<Entry>[] = [this.#memtable, ...this.#immutables].map((m) => copied(m.entries(from, to)));
+    const sources: Iterator<Entry>[] = [this.#memtable, ...this.#immutables].map((m) => m.entries(from, to));
     sources.push(...this.#version.sources(from, to));
-    return liveEntries(mergeNewestFirst(sources));
+    return mergeNewestFirst(sources, true) as IterableIterator<[Uint8Array, Uint8Array]>;
   }
 
   /** Writes the memtable (if not empty) to an L0 SST and waits until every flush so far is in a durable MANIFEST. */
@@ -249,6 +327,89 @@ export class LsmTree {
   }
 
   /**
+   * A checkpoint of the tree. The synchronous part (this call) freezes the memtable and pins the
+   * live files, so nothing written before it is lost and nothing it needs is deleted; the
+   * returned promise resolves once the memtables frozen so far are flushed, with the files that
+   * hold exactly the state as of the call. The caller links or copies them, then `release()`s.
+   */
+  checkpoint(): Promise<TreeCheckpoint> {
+    this.#checkWritable();
+    this.#freeze();
+    const pin: FilePin = { names: new Set(), awaiting: new Set(this.#immutables), flushed: [] };
+    const captured = this.#version.files();
+    for (const f of captured) pin.names.add(f.name);
+    this.#pins.add(pin);
+    const flushed = this.#flushChain;
+    return flushed.then(() => {
+      if (this.#backgroundError !== undefined) {
+        this.#unpin(pin);
+        this.#throwBackgroundError();
+      }
+      // Flush outputs are newer than every captured L0 file: newest first, ahead of them.
+      const outputs = [...pin.flushed].sort((a, b) => b.fileNumber - a.fileNumber);
+      const files = [...outputs, ...captured].map((f) => ({
+        name: f.name,
+        path: join(this.#directory, f.name),
+        level: f.level,
+        byteLength: f.byteLength,
+        checksum: this.#checksums.get(f.name)!,
+      }));
+      let released = false;
+      return {
+        files,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.#unpin(pin);
+        },
+      };
+    });
+  }
+
+  /**
+   * Builds a tree in `options.directory` (emptied first) from checkpointed SST files, which are
+   * linked (or copied) in, not rewritten: `files` as a checkpoint listed them (L0 newest first,
+   * then deeper levels), each verified against its checksum before use.
+   */
+  static async restore(options: LsmTreeOptions, files: readonly RestoredFile[]): Promise<{ tree: LsmTree; localNames: string[] }> {
+    const resolved = validateOptions(options);
+    await loadChecksum();
+    await loadStreamingChecksum();
+    const directory = resolved.directory;
+    try {
+      await fsp.rm(directory, { recursive: true, force: true });
+      await fsp.mkdir(directory, { recursive: true });
+    } catch (error) {
+      throw ioError(`create the LSM directory ${directory}`, error, directory);
+    }
+    // L0 order is file-number order: the oldest L0 file gets the smallest number.
+    const l0 = files.filter((f) => f.level === 0).reverse();
+    const ordered = [...l0, ...files.filter((f) => f.level !== 0)];
+    const manifestFiles = [];
+    const localNames = new Map<RestoredFile, string>();
+    let fileNumber = 1;
+    for (const file of ordered) {
+      if (!Number.isInteger(file.level) || file.level < 0 || file.level >= MAX_LEVELS) {
+        throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `checkpointed SST file ${file.path} has level ${file.level}, outside [0, ${MAX_LEVELS - 1}]`, { context: { file: file.path } });
+      }
+      const name = sstFileName(fileNumber);
+      const target = join(directory, name);
+      await file.materialize(target);
+      // Verifies tail, footer, index and filter; data blocks are verified as they are read.
+      const reader = SstReader.open(new FdSource(target), file.path);
+      const entry = { level: file.level, fileNumber, byteLength: reader.byteLength, smallest: reader.smallestKey, largest: reader.largestKey };
+      reader.close();
+      // One streaming pass: materialize verified the copy; this records its checksum in the manifest.
+      manifestFiles.push({ ...entry, checksum: await fileChecksum(target) });
+      localNames.set(file, name);
+      fileNumber++;
+    }
+    await writeManifest(directory, { nextFileNumber: fileNumber, files: manifestFiles });
+    const tree = await LsmTree.open(options);
+    return { tree, localNames: files.map((f) => localNames.get(f)!) };
+  }
+
+  /**
    * Flushes the memtable, abandons a running compaction at its next yield (its partial outputs
    * are removed now or on the next open), waits for the manifest, and releases the cache.
    */
@@ -262,7 +423,11 @@ export class LsmTree {
       await this.#installChain;
     } finally {
       this.#closed = true;
+      // Scans still running keep their files open until they end (see SstReader).
+      for (const f of this.#version.files()) f.reader.close();
       this.#cache.clear();
+      this.#pins.clear();
+      this.#deferredDeletes.clear();
     }
     this.#throwBackgroundError();
   }
@@ -279,66 +444,124 @@ export class LsmTree {
 
   async #flushMemtable(frozen: Memtable): Promise<void> {
     if (this.#backgroundError !== undefined) return;
-    const writer = new SstWriter(this.#writerOptions);
-    let sliceStart = performance.now();
-    let count = 0;
-    for (const [key, value] of frozen.entries()) {
-      writer.add(key, value);
-      if ((++count & 255) === 0 && performance.now() - sliceStart >= TIME_SLICE_MS) {
-        this.#recordSlice(performance.now() - sliceStart);
-        await yieldToEventLoop(); // the memtable is frozen: iterating it across yields is safe
-        sliceStart = performance.now();
+    const timer = new SliceTimer((ms) => this.#recordSlice(ms));
+    const table = await this.#createTable(0, timer);
+    let handle: SstHandle;
+    try {
+      let count = 0;
+      // The memtable is frozen: iterating it across awaits is safe.
+      for (const [key, value] of frozen.entries()) {
+        table.add(key, value);
+        if ((++count & 63) !== 0) continue;
+        if (table.bufferedBytes >= WRITE_BATCH_BYTES) await table.writeBuffered();
+        else await timer.maybeYield();
       }
+      handle = await table.finish();
+      faultPoint('lsm-flush'); // the SST is written, not yet in the manifest
+    } catch (error) {
+      await table.discard();
+      throw error;
     }
-    const bytes = writer.finish();
-    this.#recordSlice(performance.now() - sliceStart);
-    const handle = await this.#writeTable(bytes, 0);
-    await this.#install([], [handle], () => {
-      this.#immutables = this.#immutables.filter((m) => m !== frozen);
-    });
+    try {
+      await this.#install([], [handle], timer, () => {
+        this.#immutables = this.#immutables.filter((m) => m !== frozen);
+        // A checkpoint waiting for this memtable holds its file from the moment it is visible.
+        for (const pin of this.#pins) {
+          if (!pin.awaiting.delete(frozen)) continue;
+          pin.names.add(handle.name);
+          pin.flushed.push(handle);
+        }
+      });
+    } catch (error) {
+      handle.reader.close();
+      throw error;
+    }
     this.#flushes++;
-    this.#bytesFlushed += bytes.byteLength;
+    this.#bytesFlushed += handle.byteLength;
     this.#maybeScheduleCompaction();
+    timer.end();
   }
 
-  /** Writes a finished SST under a new file number, fsynced, and opens it. Listed nowhere until installed. */
-  async #writeTable(bytes: Uint8Array, level: number): Promise<SstHandle> {
+  /**
+   * Starts an SST under a new file number, written as it is built; `finish` fsyncs and opens it
+   * (and adds it to `finished`). Listed nowhere until installed. Every wait is timed on `timer`.
+   */
+  async #createTable(level: number, timer: SliceTimer, finished?: SstHandle[]): Promise<TableBuilder> {
     const fileNumber = this.#nextFileNumber++;
     const name = sstFileName(fileNumber);
     const path = join(this.#directory, name);
-    try {
-      await writeFileSynced(path, bytes);
-    } catch (error) {
-      await fsp.rm(path, { force: true }).catch(() => {});
-      throw ioError(`write the SST file ${path}`, error, path);
-    }
-    const reader = SstReader.open(bytes, name, { blockCache: this.#cache });
-    return { level, fileNumber, byteLength: bytes.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, name, reader };
+    const file = await timer.wait(SstFileWriter.create(path, this.#writerOptions));
+    return {
+      add: (key, value) => file.add(key, value),
+      get fileBytes() {
+        return file.fileBytes;
+      },
+      get bufferedBytes() {
+        return file.bufferedBytes;
+      },
+      writeBuffered: () => timer.wait(file.writeBuffered()),
+      finish: async () => {
+        const written = await timer.wait(file.finish());
+        // Reads back tail, footer, index and filter: what the file holds is what gets installed.
+        const reader = SstReader.open(new FdSource(path), name, { blockCache: this.#cache });
+        const { checksum, byteLength } = written;
+        this.#checksums.set(name, checksum);
+        const handle: SstHandle = { level, fileNumber, byteLength, smallest: reader.smallestKey, largest: reader.largestKey, checksum, name, reader };
+        finished?.push(handle);
+        return handle;
+      },
+      discard: () => file.discard(),
+    };
   }
 
   /**
    * Publishes a version without `removed` and with `added` once its MANIFEST is durable, runs
-   * `onPublish` in the same synchronous step, then deletes the removed files: a crash before the
-   * rename keeps the old manifest and its files; after it, the removed files are orphans that the
-   * next open deletes.
+   * `onPublish` in the same synchronous step, then closes the removed files' readers (scans
+   * still using one keep it open) and deletes the files: a crash before the rename keeps the old
+   * manifest and its files; after it, the removed files are orphans that the next open deletes.
+   * Installs run one at a time, each from the version the previous one published.
    */
-  #install(removed: readonly SstHandle[], added: readonly SstHandle[], onPublish?: () => void): Promise<void> {
-    const run = async (): Promise<void> => {
+  async #install(removed: readonly SstHandle[], added: readonly SstHandle[], timer: SliceTimer, onPublish?: () => void): Promise<void> {
+    const previous = this.#installChain;
+    let done!: () => void;
+    this.#installChain = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await timer.wait(previous);
       const next = this.#version.apply(removed, added);
-      await writeManifest(this.#directory, next.toManifest(this.#nextFileNumber));
+      await timer.wait(writeManifest(this.#directory, next.toManifest(this.#nextFileNumber)));
       this.#version = next;
       onPublish?.();
-      await Promise.all(
-        removed.map(async (f) => {
-          this.#cache.deleteFile(f.name);
-          // Best effort: a file that survives is an orphan, removed on the next open.
-          await fsp.rm(join(this.#directory, f.name), { force: true }).catch(() => {});
-        }),
-      );
-    };
-    const installed = this.#installChain.then(run);
-    this.#installChain = installed.catch(() => {});
-    return installed;
+      const deletes: Promise<void>[] = [];
+      for (const f of removed) {
+        f.reader.close();
+        this.#cache.deleteFile(f.name);
+        if (this.#isPinned(f.name)) this.#deferredDeletes.add(f.name);
+        else deletes.push(this.#deleteFile(f.name));
+      }
+      await timer.wait(Promise.all(deletes));
+    } finally {
+      done();
+    }
+  }
+
+  async #deleteFile(name: string): Promise<void> {
+    this.#checksums.delete(name);
+    // Best effort: a file that survives is an orphan, removed on the next open.
+    await fsp.rm(join(this.#directory, name), { force: true }).catch(() => {});
+  }
+
+  #isPinned(name: string): boolean {
+    for (const pin of this.#pins) if (pin.names.has(name)) return true;
+    return false;
+  }
+
+  #unpin(pin: FilePin): void {
+    if (!this.#pins.delete(pin)) return;
+    for (const name of pin.names) {
+      if (!this.#deferredDeletes.has(name) || this.#isPinned(name)) continue;
+      this.#deferredDeletes.delete(name);
+      void this.#deleteFile(name);
+    }
   }
 
   // ── compaction ─────────────────────────────────────────────────────────────────────────────
@@ -361,26 +584,26 @@ export class LsmTree {
   }
 
   async #compact(plan: CompactionPlan): Promise<void> {
+    const timer = new SliceTimer((ms) => this.#recordSlice(ms));
     const written: SstHandle[] = [];
     let installing = false;
     let result;
     try {
       result = await runCompaction(plan, {
-        writerOptions: this.#writerOptions,
-        targetFileBytes: this.#memtableBytes,
-        writeTable: async (bytes, level) => {
-          const handle = await this.#writeTable(bytes, level);
-          written.push(handle);
-          return handle;
+        targetFileBytes: this.#targetFileBytes,
+        createTable: (level) => {
+          faultPoint('lsm-compaction'); // inputs partly merged, outputs partly written
+          return this.#createTable(level, timer, written);
         },
         checkContinue: () => {
           if (this.#closing) throw new CompactionAbandoned();
         },
-        recordSlice: (ms) => this.#recordSlice(ms),
+        timer,
       });
       installing = true;
-      await this.#install([...plan.inputs, ...plan.overlaps], result.outputs);
+      await this.#install([...plan.inputs, ...plan.overlaps], result.outputs, timer);
     } catch (error) {
+      for (const f of written) f.reader.close();
       // Outputs no manifest lists are never read: remove them now rather than on the next open.
       // Once the install started, a failed manifest write may still have renamed the new manifest
       // into place, so its outputs stay until the next open decides from the manifest on disk.
@@ -390,6 +613,7 @@ export class LsmTree {
     if (plan.level > 0) this.#cursors[plan.level] = plan.inputs[plan.inputs.length - 1]!.largest;
     this.#compactions++;
     this.#bytesCompacted += result.bytesWritten;
+    timer.end();
   }
 
   // ── state checks ───────────────────────────────────────────────────────────────────────────
@@ -424,45 +648,45 @@ export class LsmTree {
 
 // ── helpers ──────────────────────────────────────────────────────────────────────────────────
 
-function* copied(entries: Iterator<Entry>): Generator<Entry> {
-  for (let step = entries.next(); step.done !== true; step = entries.next()) {
-    const [key, value] = step.value;
-    yield [key.slice(), value === null ? null : value.slice()];
-  }
-}
-
-function* liveEntries(merged: Iterator<Entry>): Generator<[Uint8Array, Uint8Array]> {
-  for (let step = merged.next(); step.done !== true; step = merged.next()) {
-    const [key, value] = step.value;
-    if (value !== null) yield [key, value];
-  }
-}
-
-/** Reads and verifies every file the manifest lists; a missing or mismatching file is corruption. */
+/**
+ * Opens every file the manifest lists, reading only tail, footer, index and filter; a missing
+ * file, or one whose size or key range differs from the manifest, is corruption. A version-1
+ * manifest has no checksums: those files are hashed once, streaming, without being held.
+ */
 async function openFiles(directory: string, manifest: ManifestData, cache: LruBlockCache): Promise<SstHandle[]> {
-  return Promise.all(
+  const settled = await Promise.allSettled(
     manifest.files.map(async (f): Promise<SstHandle> => {
       const name = sstFileName(f.fileNumber);
       const path = join(directory, name);
-      let bytes: Uint8Array;
+      let source: FdSource;
       try {
-        bytes = await fsp.readFile(path);
+        source = new FdSource(path);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        if ((error as WeirError).code === 'WEIR_CHECKPOINT_CORRUPT') {
           throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `LSM manifest ${join(directory, MANIFEST_FILE)} lists ${name}, which is missing`, { cause: error, context: { file: path } });
         }
-        throw ioError(`read the SST file ${path}`, error, path);
+        throw error;
       }
-      if (bytes.byteLength !== f.byteLength) {
-        throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `SST file ${path} is ${bytes.byteLength} bytes, the manifest says ${f.byteLength}`, { context: { file: path } });
+      if (source.byteLength !== f.byteLength) {
+        source.close();
+        throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `SST file ${path} is ${source.byteLength} bytes, the manifest says ${f.byteLength}`, { context: { file: path } });
       }
-      const reader = SstReader.open(bytes, name, { blockCache: cache });
-      if (compareKeys(reader.smallestKey, f.smallest) !== 0 || compareKeys(reader.largestKey, f.largest) !== 0) {
-        throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `SST file ${path} does not hold the key range the manifest records`, { context: { file: path } });
+      const reader = SstReader.open(source, name, { blockCache: cache });
+      try {
+        if (compareKeys(reader.smallestKey, f.smallest) !== 0 || compareKeys(reader.largestKey, f.largest) !== 0) {
+          throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `SST file ${path} does not hold the key range the manifest records`, { context: { file: path } });
+        }
+        return { ...f, name, reader, checksum: f.checksum ?? (await fileChecksum(path)) };
+      } catch (error) {
+        reader.close();
+        throw error;
       }
-      return { ...f, name, reader };
     }),
   );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed === undefined) return settled.map((r) => (r as PromiseFulfilledResult<SstHandle>).value);
+  for (const r of settled) if (r.status === 'fulfilled') r.value.reader.close();
+  throw (failed as PromiseRejectedResult).reason;
 }
 
 function validateOptions(options: LsmTreeOptions): Required<LsmTreeOptions> {
@@ -477,14 +701,16 @@ function validateOptions(options: LsmTreeOptions): Required<LsmTreeOptions> {
     }
     return value;
   };
+  const memtableBytes = integer('memtableBytes', DEFAULT_MEMTABLE_BYTES, 1024);
   const resolved: Required<LsmTreeOptions> = {
     directory: options.directory,
-    memtableBytes: integer('memtableBytes', DEFAULT_MEMTABLE_BYTES, 1024),
+    memtableBytes,
     blockCacheBytes: integer('blockCacheBytes', DEFAULT_BLOCK_CACHE_BYTES, 0),
     blockBytes: integer('blockBytes', 8 * 1024, 64),
     bloomBitsPerKey: options.bloomBitsPerKey ?? 10,
     l0CompactionTrigger: integer('l0CompactionTrigger', DEFAULT_L0_TRIGGER, 1),
     levelSizeMultiplier: integer('levelSizeMultiplier', DEFAULT_LEVEL_MULTIPLIER, 2),
+    targetFileBytes: integer('targetFileBytes', Math.min(DEFAULT_TARGET_FILE_BYTES, memtableBytes), 1024),
   };
   new SstWriter({ blockBytes: resolved.blockBytes, bloomBitsPerKey: resolved.bloomBitsPerKey }); // validates both
   return resolved;

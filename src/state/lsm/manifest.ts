@@ -8,19 +8,24 @@
  * files, so one small write per flush costs less than a log's recovery and trimming logic.
  *
  *   0              ┌─────────────────────────────────────────────────────────────────┐
- *                  │ magic "WEIRMAN1" (8) │ u32 version = 1 │ u32 bodyLength          │ 16 bytes
+ *                  │ magic "WEIRMAN1" (8) │ u32 version = 2 │ u32 bodyLength          │ 16 bytes
  *   16             ├─────────────────────────────────────────────────────────────────┤
  *                  │ body:                                                           │
  *                  │   varint nextFileNumber │ varint fileCount                      │
  *                  │   file × fileCount (ascending level, then as the level orders   │
  *                  │   them: L0 newest first, L1+ ascending smallest key):           │
  *                  │     varint level │ varint fileNumber │ varint byteLength        │
+ *                  │     u64 xxHash64(the file's bytes)          (version 2 only)    │
  *                  │     varint smallestLength │ smallest │ varint largestLength │    │
  *                  │     largest                                                     │
  *   16 + bodyLen   ├─────────────────────────────────────────────────────────────────┤
  *                  │ u64 xxHash64(header ‖ body)                                     │ 8 bytes
  *                  └─────────────────────────────────────────────────────────────────┘
  *   (integers little-endian; varints unsigned LEB128; the sections tile the file exactly)
+ *
+ * Version 1 lacked the per-file checksum; it is still read (`checksum` undefined, and `LsmTree`
+ * then hashes the file once on open). Writes are always version 2, so a tree reopened by this
+ * code cannot be opened by a version-1 reader, which rejects it as an unsupported version.
  *
  * Atomic replacement: write `MANIFEST.tmp`, fsync it, rename it over `MANIFEST`, fsync the
  * directory. A crash leaves either the old or the new file, never a mix; a leftover
@@ -37,7 +42,9 @@ import { BlockFormatError, ByteWriter, compareKeys, readVarint } from './sst-blo
 export const MANIFEST_FILE = 'MANIFEST';
 export const MANIFEST_TEMP_FILE = 'MANIFEST.tmp';
 export const MANIFEST_MAGIC = 'WEIRMAN1';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
+/** The layout without per-file checksums, still readable. */
+const MANIFEST_VERSION_1 = 1;
 const HEADER_BYTES = 16;
 const CHECKSUM_BYTES = 8;
 /** Levels 0..MAX_LEVEL−1; 7 as in LevelDB and RocksDB. */
@@ -50,6 +57,11 @@ export interface ManifestFile {
   readonly byteLength: number;
   readonly smallest: Uint8Array;
   readonly largest: Uint8Array;
+  /**
+   * xxHash64 of the file's bytes, 16 hex digits: what a checkpoint of the file records, kept here
+   * so opening the tree need not read whole files. Undefined only in a version-1 manifest.
+   */
+  readonly checksum: string | undefined;
 }
 
 export interface ManifestData {
@@ -80,6 +92,10 @@ export function encodeManifest(data: ManifestData): Uint8Array {
     out.varint(f.level);
     out.varint(f.fileNumber);
     out.varint(f.byteLength);
+    if (f.checksum === undefined || !/^[0-9a-f]{16}$/.test(f.checksum)) {
+      throw new WeirError('WEIR_INTERNAL', `manifest entry for file ${f.fileNumber} has no valid checksum (${String(f.checksum)})`);
+    }
+    out.u64(BigInt(`0x${f.checksum}`));
     out.varint(f.smallest.byteLength);
     out.append(f.smallest);
     out.varint(f.largest.byteLength);
@@ -102,7 +118,9 @@ export function decodeManifest(bytes: Uint8Array, path: string): ManifestData {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8, true);
-  if (version !== MANIFEST_VERSION) throw corrupt(path, `unsupported version ${version} (expected ${MANIFEST_VERSION})`);
+  if (version !== MANIFEST_VERSION && version !== MANIFEST_VERSION_1) {
+    throw corrupt(path, `unsupported version ${version} (expected ${MANIFEST_VERSION_1} or ${MANIFEST_VERSION})`);
+  }
   const bodyLength = view.getUint32(12, true);
   const end = HEADER_BYTES + bodyLength;
   if (end + CHECKSUM_BYTES !== bytes.byteLength) throw corrupt(path, `body length ${bodyLength} does not match the ${bytes.byteLength}-byte file: truncated or padded`);
@@ -118,13 +136,19 @@ export function decodeManifest(bytes: Uint8Array, path: string): ManifestData {
       const level = readVarint(bytes, pos.at, end, pos);
       const fileNumber = readVarint(bytes, pos.at, end, pos);
       const byteLength = readVarint(bytes, pos.at, end, pos);
+      let checksum: string | undefined;
+      if (version !== MANIFEST_VERSION_1) {
+        if (pos.at + 8 > end) throw new BlockFormatError(`file ${fileNumber}'s checksum runs past the end`);
+        checksum = view.getBigUint64(pos.at, true).toString(16).padStart(16, '0');
+        pos.at += 8;
+      }
       const smallest = readBytes(bytes, pos, end);
       const largest = readBytes(bytes, pos, end);
       if (level >= MAX_LEVELS) throw new BlockFormatError(`file ${fileNumber} is at level ${level}, above the last level ${MAX_LEVELS - 1}`);
       if (fileNumber >= nextFileNumber || seen.has(fileNumber)) throw new BlockFormatError(`file number ${fileNumber} is repeated or not below nextFileNumber ${nextFileNumber}`);
       if (compareKeys(smallest, largest) > 0) throw new BlockFormatError(`file ${fileNumber} has its smallest key above its largest`);
       seen.add(fileNumber);
-      files.push({ level, fileNumber, byteLength, smallest, largest });
+      files.push({ level, fileNumber, byteLength, smallest, largest, checksum });
     }
     if (pos.at !== end) throw new BlockFormatError(`${end - pos.at} unexpected bytes after the last file`);
     return { nextFileNumber, files };

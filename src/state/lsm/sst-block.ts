@@ -41,7 +41,7 @@ function comparePrefix(buf: Uint8Array, length: number, b: Uint8Array): number {
 }
 
 /** `compareKeys(buf[start, start + length), b)` without allocating a view. */
-function compareAt(buf: Uint8Array, start: number, length: number, b: Uint8Array): number {
+export function compareAt(buf: Uint8Array, start: number, length: number, b: Uint8Array): number {
   const n = length < b.byteLength ? length : b.byteLength;
   for (let i = 0; i < n; i++) {
     const d = buf[start + i]! - b[i]!;

@@ -46,7 +46,7 @@ import { WeirError } from '../../errors.ts';
 import { checksum64 } from '../../storage/state-file.ts';
 import { BloomFilter, DEFAULT_BLOOM_BITS_PER_KEY, bloomHash, validateBitsPerKey } from './bloom-filter.ts';
 import type { BlockCacheHook } from './block-cache.ts';
-import { BlockBuilder, BlockCursor, BlockFormatError, ByteWriter, compareKeys, readVarint } from './sst-block.ts';
+import { BlockBuilder, BlockCursor, BlockFormatError, ByteWriter, compareAt, compareKeys, readVarint } from './sst-block.ts';
 
 export { compareKeys } from './sst-block.ts';
 export type { BlockCacheHook } from './block-cache.ts';
@@ -136,7 +136,24 @@ export class SstWriter {
     if (this.#block.estimatedBytes >= this.#blockBytes) this.#flushBlock();
   }
 
-  /** Returns the whole file. Throws WEIR_INVALID_ARGUMENT if no entry was added. */
+  /** Bytes of the file's data section so far (finished blocks, taken or not). */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  /**
+   * The stored data blocks finished since the last call, in file order, for a caller that writes
+   * the file as it is built (`SstFileWriter`); `finish()` then returns only what follows them.
+   */
+  takeChunks(): Uint8Array[] {
+    return this.#chunks.splice(0, this.#chunks.length);
+  }
+
+  /**
+   * Returns the rest of the file: the data blocks not taken by `takeChunks()` (all of them if it
+   * was never called, so the result is the whole file), then index, filter and footer. Throws
+   * WEIR_INVALID_ARGUMENT if no entry was added.
+   */
   finish(): Uint8Array {
     if (this.#finished) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SstWriter.finish() called twice');
     if (this.#entryCount === 0) {
@@ -209,46 +226,94 @@ export class SstWriter {
 
 // ── reader ───────────────────────────────────────────────────────────────────────────────────
 
-/** A verified, opened SST file held in memory. Keys and values it returns are fresh copies. */
+/** Where an `SstReader` reads its file from (implementations in sst-file.ts). */
+export interface SstSource {
+  readonly byteLength: number;
+  /**
+   * `length` bytes at `offset`, as a plain Uint8Array (never a pooled Buffer: the reader caches
+   * it and hands out `slice` copies, which must not share memory with it).
+   */
+  read(offset: number, length: number): Uint8Array;
+  /** Releases the file; later reads throw. Idempotent. */
+  close(): void;
+}
+
+/** A whole file held in memory (tests, tools). `read` returns views, not copies. */
+class BytesSource implements SstSource {
+  readonly #bytes: Uint8Array;
+
+  constructor(bytes: Uint8Array) {
+    // A Buffer's `slice` shares memory; a plain view makes every copy handed out a real copy.
+    this.#bytes = bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get byteLength(): number {
+    return this.#bytes.byteLength;
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    return this.#bytes.subarray(offset, offset + length);
+  }
+
+  close(): void {}
+}
+
+/** Releases the references of iterators dropped without being finished or returned. */
+const abandonedIterators = new FinalizationRegistry<SstReader>((reader) => reader.release());
+
+/**
+ * A verified, opened SST file. Only the index, the bloom filter and the footer's keys are held in
+ * memory; data blocks are read from the source on a cache miss and verified before they are
+ * decompressed or cached. Keys and values it returns are fresh copies.
+ *
+ * Lifetime: the reader starts with one reference, its owner's, dropped by `close()`; every
+ * `entries()` iterator holds another until it is exhausted or returned. The source closes when
+ * the last reference goes, so a scan keeps reading a file compaction has already removed (and,
+ * on POSIX, unlinked).
+ */
 export class SstReader {
-  readonly #file: Uint8Array;
+  readonly #source: SstSource;
   readonly #name: string;
   readonly #cache: BlockCacheHook | undefined;
-  readonly #lastKeys: Uint8Array[];
-  readonly #offsets: number[];
-  readonly #lengths: number[];
-  readonly #checksums: bigint[];
+  readonly #index: ParsedIndex;
   readonly #bloom: BloomFilter;
   readonly #smallest: Uint8Array;
   readonly #largest: Uint8Array;
   readonly #entryCount: number;
-  /** Reused by `get` only; each `entries()` generator has its own, as generators interleave. */
+  /** Reused by `get` only; each `entries()` iterator has its own, as iterators interleave. */
   readonly #cursor = new BlockCursor();
-  readonly #cacheIds: string[] = [];
+  readonly #cacheIds: (string | undefined)[];
+  #refs = 1;
+  #ownerClosed = false;
 
-  private constructor(file: Uint8Array, name: string, cache: BlockCacheHook | undefined, parsed: ParsedFile) {
-    this.#file = file;
+  private constructor(source: SstSource, name: string, cache: BlockCacheHook | undefined, parsed: ParsedFile) {
+    this.#source = source;
     this.#name = name;
     this.#cache = cache;
-    this.#lastKeys = parsed.lastKeys;
-    this.#offsets = parsed.offsets;
-    this.#lengths = parsed.lengths;
-    this.#checksums = parsed.checksums;
+    this.#index = parsed.index;
     this.#bloom = parsed.bloom;
     this.#smallest = parsed.smallest;
     this.#largest = parsed.largest;
     this.#entryCount = parsed.entryCount;
+    this.#cacheIds = new Array<string | undefined>(parsed.index.count);
   }
 
   /**
-   * Verifies tail, footer, index and filter and returns a reader over `file` (kept, not copied:
-   * the caller must not mutate it). `name` identifies the file in errors and block-cache ids.
+   * Verifies tail, footer, index and filter (reading only those) and returns a reader. Bytes are
+   * kept, not copied: the caller must not mutate them. A source is owned by the reader from now
+   * on (closed on failure too). `name` identifies the file in errors and block-cache ids.
    */
-  static open(file: Uint8Array, name: string, options: SstReaderOptions = {}): SstReader {
-    if (!(file instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', `SST file ${name} must be a Uint8Array`);
-    // A Buffer's `slice` shares memory; a plain view makes every copy handed out a real copy.
-    const plain = file.constructor === Uint8Array ? file : new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
-    return new SstReader(plain, name, options.blockCache, parseFile(plain, name));
+  static open(file: Uint8Array | SstSource, name: string, options: SstReaderOptions = {}): SstReader {
+    let source: SstSource;
+    if (file instanceof Uint8Array) source = new BytesSource(file);
+    else if (typeof file === 'object' && file !== null && typeof (file as SstSource).read === 'function') source = file;
+    else throw new WeirError('WEIR_INVALID_ARGUMENT', `SST file ${name} must be a Uint8Array or an SstSource`);
+    try {
+      return new SstReader(source, name, options.blockCache, parseFile(source, name));
+    } catch (error) {
+      source.close();
+      throw error;
+    }
   }
 
   get name(): string {
@@ -268,11 +333,36 @@ export class SstReader {
   }
 
   get blockCount(): number {
-    return this.#offsets.length;
+    return this.#index.count;
   }
 
   get byteLength(): number {
-    return this.#file.byteLength;
+    return this.#source.byteLength;
+  }
+
+  /** Bytes of the index and filter held in memory (what the reader costs while its blocks are on disk). */
+  get memoryBytes(): number {
+    const index = this.#index;
+    return index.keyBytes.byteLength + index.keyStarts.byteLength + index.offsets.byteLength + index.checksums.byteLength + this.#bloom.byteLength;
+  }
+
+  /** Takes a reference: the source stays open until every holder `release`s. @internal */
+  retain(): void {
+    if (this.#refs === 0) throw new WeirError('WEIR_INTERNAL', `SST file ${this.#name} was used after its reader closed`);
+    this.#refs++;
+  }
+
+  /** Drops a reference taken by `retain` (or the owner's, via `close`); the last one closes the source. @internal */
+  release(): void {
+    if (this.#refs === 0) return;
+    if (--this.#refs === 0) this.#source.close();
+  }
+
+  /** Drops the owner's reference (idempotent): the file closes now, or when its last iterator ends. */
+  close(): void {
+    if (this.#ownerClosed) return;
+    this.#ownerClosed = true;
+    this.release();
   }
 
   /** False only if `key` is certainly not in the file: outside [smallest, largest] or excluded by the bloom filter. */
@@ -284,8 +374,8 @@ export class SstReader {
 
   /**
    * Point read: range and bloom check, binary search of the index, then the one block that can
-   * hold `key` (verified and decompressed, or from the cache). `hash` is `bloomHash(key)`, when the
-   * caller probes several files with one key. A tombstone is `{ found: true, value: null }`.
+   * hold `key` (from the cache, or read, verified and decompressed). `hash` is `bloomHash(key)`,
+   * when the caller probes several files with one key. A tombstone is `{ found: true, value: null }`.
    */
   get(key: Uint8Array, hash?: number): SstGetResult {
     if (!(key instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SST key must be a Uint8Array');
@@ -302,51 +392,62 @@ export class SstReader {
     }
   }
 
-  /** Entries with from ≤ key < to (either bound optional), ascending. Tombstones are yielded with value null. */
-  *entries(from?: Uint8Array, to?: Uint8Array): Generator<[Uint8Array, Uint8Array | null]> {
+  /**
+   * Entries with from ≤ key < to (either bound optional), ascending; tombstones have value null.
+   * `fillCache` false (compaction, which reads each block once) uses cached blocks but does not
+   * add the ones it reads.
+   * The iterator holds a reference from this call until it is exhausted or returned, so the file
+   * stays readable even if its owner closes the reader meanwhile.
+   */
+  entries(from?: Uint8Array, to?: Uint8Array, fillCache = true): IterableIterator<[Uint8Array, Uint8Array | null]> {
     if (from !== undefined && !(from instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'entries() bound `from` must be a Uint8Array');
     if (to !== undefined && !(to instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'entries() bound `to` must be a Uint8Array');
-    const cursor = new BlockCursor();
-    const blockCount = this.#offsets.length;
-    let block = from === undefined ? 0 : this.#findBlock(from);
-    let first = true;
-    for (; block < blockCount; block++) {
-      try {
-        cursor.reset(this.#blockBody(block));
-        if (first && from !== undefined) cursor.seek(from);
-        else cursor.seekToFirst();
-      } catch (error) {
-        throw this.#rewrap(error, block);
-      }
-      first = false;
-      while (cursor.valid) {
-        if (to !== undefined && cursor.compareKey(to) >= 0) return;
-        yield [cursor.key(), cursor.value()];
-        try {
-          cursor.next();
-        } catch (error) {
-          throw this.#rewrap(error, block);
-        }
-      }
+    this.retain();
+    const iterator = new SstIterator(this, from === undefined ? 0 : this.#findBlock(from), from, to, fillCache);
+    abandonedIterators.register(iterator, this, iterator);
+    return iterator;
+  }
+
+  /** @internal for SstIterator: ends an iterator's reference. */
+  endIteration(iterator: SstIterator): void {
+    abandonedIterators.unregister(iterator);
+    this.release();
+  }
+
+  /** @internal for SstIterator: positions `cursor` in block `block` (at `from`, or its first entry). */
+  positionIn(cursor: BlockCursor, block: number, from: Uint8Array | undefined, fillCache: boolean): void {
+    try {
+      cursor.reset(this.#blockBody(block, fillCache));
+      if (from !== undefined) cursor.seek(from);
+      else cursor.seekToFirst();
+    } catch (error) {
+      throw this.#rewrap(error, block);
     }
+  }
+
+  /** @internal for SstIterator. */
+  rewrap(error: unknown, block: number): unknown {
+    return this.#rewrap(error, block);
   }
 
   /** Index of the first block whose last key is ≥ key (blockCount if none). */
   #findBlock(key: Uint8Array): number {
-    const lastKeys = this.#lastKeys;
+    const { keyBytes, keyStarts, count } = this.#index;
     let lo = 0;
-    let hi = lastKeys.length;
+    let hi = count;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareKeys(lastKeys[mid]!, key) < 0) lo = mid + 1;
+      const start = keyStarts[mid]!;
+      if (compareAt(keyBytes, start, keyStarts[mid + 1]! - start, key) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   /** The verified, decompressed body of data block `i`, from the cache when present. */
-  #blockBody(i: number): Uint8Array {
-    const offset = this.#offsets[i]!;
+  #blockBody(i: number, fillCache = true): Uint8Array {
+    const offsets = this.#index.offsets;
+    const offset = offsets[i]!;
     let id = '';
     if (this.#cache !== undefined) {
       // One id string per block, kept: a fresh template string per read would be re-hashed by the cache's Map.
@@ -354,63 +455,139 @@ export class SstReader {
       const cached = this.#cache.get(id);
       if (cached !== undefined) return cached;
     }
-    const stored = this.#file.subarray(offset, offset + this.#lengths[i]!);
-    if (checksum64(stored) !== this.#checksums[i]) throw corrupt(this.#name, `data block ${i} (offset ${offset}) checksum mismatch`);
+    const stored = this.#source.read(offset, offsets[i + 1]! - offset);
+    if (checksum64(stored) !== this.#index.checksums[i]) throw corrupt(this.#name, `data block ${i} (offset ${offset}) checksum mismatch`);
     let body: Uint8Array;
     try {
       body = unstoreBlock(stored);
     } catch (error) {
       throw this.#rewrap(error, i);
     }
-    this.#cache?.set(id, body);
+    if (fillCache) this.#cache?.set(id, body);
     return body;
   }
 
   #rewrap(error: unknown, block: number): unknown {
     if (error instanceof BlockFormatError) {
-      return corrupt(this.#name, `data block ${block} (offset ${this.#offsets[block]}) is malformed: ${error.message}`, error);
+      return corrupt(this.#name, `data block ${block} (offset ${this.#index.offsets[block]}) is malformed: ${error.message}`, error);
     }
     return error;
   }
 }
 
+/** One `entries()` walk: block by block through the reader, holding a reference until done. */
+class SstIterator implements IterableIterator<[Uint8Array, Uint8Array | null]> {
+  readonly #reader: SstReader;
+  readonly #cursor = new BlockCursor();
+  readonly #from: Uint8Array | undefined;
+  readonly #to: Uint8Array | undefined;
+  readonly #fillCache: boolean;
+  #block: number;
+  #started = false;
+  #done = false;
+
+  constructor(reader: SstReader, firstBlock: number, from: Uint8Array | undefined, to: Uint8Array | undefined, fillCache: boolean) {
+    this.#reader = reader;
+    this.#fillCache = fillCache;
+    this.#block = firstBlock;
+    this.#from = from;
+    this.#to = to;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<[Uint8Array, Uint8Array | null]> {
+    if (this.#done) return { done: true, value: undefined };
+    const cursor = this.#cursor;
+    const reader = this.#reader;
+    try {
+      if (this.#started) {
+        try {
+          cursor.next();
+        } catch (error) {
+          throw reader.rewrap(error, this.#block);
+        }
+      } else {
+        this.#started = true;
+        if (this.#block < reader.blockCount) reader.positionIn(cursor, this.#block, this.#from, this.#fillCache);
+      }
+      while (!cursor.valid) {
+        if (++this.#block >= reader.blockCount) return this.#end();
+        reader.positionIn(cursor, this.#block, undefined, this.#fillCache);
+      }
+      if (this.#to !== undefined && cursor.compareKey(this.#to) >= 0) return this.#end();
+      return { done: false, value: [cursor.key(), cursor.value()] };
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+  }
+
+  return(): IteratorResult<[Uint8Array, Uint8Array | null]> {
+    return this.#end();
+  }
+
+  #end(): IteratorResult<[Uint8Array, Uint8Array | null]> {
+    if (!this.#done) {
+      this.#done = true;
+      this.#reader.endIteration(this);
+    }
+    return { done: true, value: undefined };
+  }
+}
+
 // ── open-time parsing ────────────────────────────────────────────────────────────────────────
 
+/**
+ * The index, flattened: block i's last key is keyBytes[keyStarts[i], keyStarts[i + 1]); its
+ * stored bytes are [offsets[i], offsets[i + 1]). Flat typed arrays rather than an array of keys:
+ * a few bytes per block instead of an object each, and a binary search without pointer chasing.
+ */
+interface ParsedIndex {
+  readonly count: number;
+  readonly keyBytes: Uint8Array;
+  readonly keyStarts: Uint32Array;
+  readonly offsets: Float64Array;
+  readonly checksums: BigUint64Array;
+}
+
 interface ParsedFile {
-  lastKeys: Uint8Array[];
-  offsets: number[];
-  lengths: number[];
-  checksums: bigint[];
+  index: ParsedIndex;
   bloom: BloomFilter;
   smallest: Uint8Array;
   largest: Uint8Array;
   entryCount: number;
 }
 
-function parseFile(file: Uint8Array, name: string): ParsedFile {
-  const size = file.byteLength;
+function parseFile(source: SstSource, name: string): ParsedFile {
+  const size = source.byteLength;
   if (size < TAIL_BYTES + FOOTER_FIXED_BYTES) throw corrupt(name, `file is ${size} bytes, shorter than the smallest footer and tail: truncated`);
-  const view = new DataView(file.buffer, file.byteOffset, size);
-  const tail = size - TAIL_BYTES;
+  const tailBytes = source.read(size - TAIL_BYTES, TAIL_BYTES);
+  const tailView = new DataView(tailBytes.buffer, tailBytes.byteOffset, TAIL_BYTES);
   for (let i = 0; i < 8; i++) {
-    if (file[tail + 16 + i] !== SST_MAGIC.charCodeAt(i)) throw corrupt(name, `bad magic in the tail (expected ${SST_MAGIC}): truncated or not an SST file`);
+    if (tailBytes[16 + i] !== SST_MAGIC.charCodeAt(i)) throw corrupt(name, `bad magic in the tail (expected ${SST_MAGIC}): truncated or not an SST file`);
   }
-  const footerLength = view.getUint32(tail, true);
+  const tail = size - TAIL_BYTES;
+  const footerLength = tailView.getUint32(0, true);
   if (footerLength < FOOTER_FIXED_BYTES + 2 || footerLength > tail) throw corrupt(name, `footer length ${footerLength} is impossible in a ${size}-byte file`);
   const footerOffset = tail - footerLength;
-  if (checksum64(file.subarray(footerOffset, tail + 8)) !== view.getBigUint64(tail + 8, true)) throw corrupt(name, 'footer checksum mismatch');
-  const version = view.getUint32(tail + 4, true);
+  // footer ‖ footerLength ‖ version: what the tail checksum covers.
+  const footer = source.read(footerOffset, footerLength + 8);
+  if (checksum64(footer) !== tailView.getBigUint64(8, true)) throw corrupt(name, 'footer checksum mismatch');
+  const version = tailView.getUint32(4, true);
   if (version !== SST_VERSION) throw corrupt(name, `unsupported SST version ${version} (expected ${SST_VERSION})`);
 
-  const f = footerOffset;
-  const indexOffset = u64(view, f);
-  const indexLength = u64(view, f + 8);
-  const indexChecksum = view.getBigUint64(f + 16, true);
-  const filterOffset = u64(view, f + 24);
-  const filterLength = u64(view, f + 32);
-  const filterChecksum = view.getBigUint64(f + 40, true);
-  const entryCount = u64(view, f + 48);
-  const blockCount = view.getUint32(f + 56, true);
+  const view = new DataView(footer.buffer, footer.byteOffset, footer.byteLength);
+  const indexOffset = u64(view, 0);
+  const indexLength = u64(view, 8);
+  const indexChecksum = view.getBigUint64(16, true);
+  const filterOffset = u64(view, 24);
+  const filterLength = u64(view, 32);
+  const filterChecksum = view.getBigUint64(40, true);
+  const entryCount = u64(view, 48);
+  const blockCount = view.getUint32(56, true);
   // The checksum matched, so the checks below fail only for a file written by a buggy writer.
   if (indexOffset + indexLength !== filterOffset || filterOffset + filterLength !== footerOffset || blockCount < 1 || entryCount < blockCount) {
     throw corrupt(name, `footer is inconsistent (index ${indexOffset}+${indexLength}, filter ${filterOffset}+${filterLength}, footer at ${footerOffset}, ${blockCount} blocks, ${entryCount} entries)`);
@@ -418,18 +595,21 @@ function parseFile(file: Uint8Array, name: string): ParsedFile {
   let smallest: Uint8Array;
   let largest: Uint8Array;
   try {
-    const pos = { at: f + FOOTER_FIXED_BYTES };
-    smallest = readKey(file, pos, tail);
-    largest = readKey(file, pos, tail);
-    if (pos.at !== tail) throw new BlockFormatError(`${tail - pos.at} unexpected bytes after the largest key`);
+    const pos = { at: FOOTER_FIXED_BYTES };
+    smallest = readKey(footer, pos, footerLength);
+    largest = readKey(footer, pos, footerLength);
+    if (pos.at !== footerLength) throw new BlockFormatError(`${footerLength - pos.at} unexpected bytes after the largest key`);
   } catch (error) {
     throw corrupt(name, `footer keys are malformed: ${(error as Error).message}`, error);
   }
   if (compareKeys(smallest, largest) > 0) throw corrupt(name, 'footer smallest key is above its largest key');
 
-  const index = file.subarray(indexOffset, filterOffset);
+  // Index and filter are adjacent: one read for both.
+  const meta = source.read(indexOffset, footerOffset - indexOffset);
+  const index = meta.subarray(0, indexLength);
   if (checksum64(index) !== indexChecksum) throw corrupt(name, 'index block checksum mismatch');
-  const filterBytes = file.subarray(filterOffset, footerOffset);
+  // A copy, so the filter does not keep the index's stored bytes alive.
+  const filterBytes = meta.slice(indexLength);
   if (checksum64(filterBytes) !== filterChecksum) throw corrupt(name, 'filter block checksum mismatch');
   let bloom: BloomFilter;
   try {
@@ -437,44 +617,49 @@ function parseFile(file: Uint8Array, name: string): ParsedFile {
   } catch (error) {
     throw corrupt(name, `filter block is malformed: ${(error as Error).message}`, error);
   }
-  return { ...parseIndex(index, name, blockCount, indexOffset, largest), bloom, smallest, largest, entryCount };
+  return { index: parseIndex(index, name, blockCount, indexOffset, largest), bloom, smallest, largest, entryCount };
 }
 
-function parseIndex(stored: Uint8Array, name: string, blockCount: number, dataEnd: number, largest: Uint8Array) {
-  const lastKeys: Uint8Array[] = [];
-  const offsets: number[] = [];
-  const lengths: number[] = [];
-  const checksums: bigint[] = [];
+function parseIndex(stored: Uint8Array, name: string, blockCount: number, dataEnd: number, largest: Uint8Array): ParsedIndex {
+  const keys = new ByteWriter(Math.max(64, blockCount * 24));
+  const keyStarts = new Uint32Array(blockCount + 1);
+  const offsets = new Float64Array(blockCount + 1);
+  const checksums = new BigUint64Array(blockCount);
   const pos = { at: 0 };
   let expectedOffset = 0;
+  let previous: Uint8Array | undefined;
+  let i = 0;
   try {
     const cursor = new BlockCursor();
     cursor.reset(unstoreBlock(stored));
     for (cursor.seekToFirst(); cursor.valid; cursor.next()) {
-      const i = lastKeys.length;
+      if (i === blockCount) throw new BlockFormatError(`more entries than the footer's ${blockCount} blocks`);
       const lastKey = cursor.key();
       const value = cursor.value();
       if (value === null) throw new BlockFormatError(`entry ${i} is a tombstone`);
       const offset = readVarint(value, 0, value.byteLength, pos);
       const length = readVarint(value, pos.at, value.byteLength, pos);
       if (pos.at + 8 !== value.byteLength) throw new BlockFormatError(`entry ${i} has a ${value.byteLength}-byte value`);
-      const checksum = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(pos.at, true);
       if (offset !== expectedOffset || length < 2) throw new BlockFormatError(`block ${i} at ${offset}+${length} does not follow the previous block`);
-      if (i > 0 && compareKeys(lastKeys[i - 1]!, lastKey) >= 0) throw new BlockFormatError(`last keys of blocks ${i - 1} and ${i} are not ascending`);
+      if (previous !== undefined && compareKeys(previous, lastKey) >= 0) throw new BlockFormatError(`last keys of blocks ${i - 1} and ${i} are not ascending`);
+      checksums[i] = new DataView(value.buffer, value.byteOffset, value.byteLength).getBigUint64(pos.at, true);
+      keyStarts[i] = keys.length;
+      keys.append(lastKey);
+      offsets[i] = offset;
       expectedOffset = offset + length;
-      lastKeys.push(lastKey);
-      offsets.push(offset);
-      lengths.push(length);
-      checksums.push(checksum);
+      previous = lastKey;
+      i++;
     }
-    if (lastKeys.length !== blockCount) throw new BlockFormatError(`${lastKeys.length} entries, the footer says ${blockCount} blocks`);
+    if (i !== blockCount) throw new BlockFormatError(`${i} entries, the footer says ${blockCount} blocks`);
     if (expectedOffset !== dataEnd) throw new BlockFormatError(`blocks end at ${expectedOffset}, the index starts at ${dataEnd}`);
-    if (compareKeys(lastKeys[blockCount - 1]!, largest) !== 0) throw new BlockFormatError('the last block does not end with the largest key');
+    if (compareKeys(previous!, largest) !== 0) throw new BlockFormatError('the last block does not end with the largest key');
   } catch (error) {
     if (!(error instanceof BlockFormatError)) throw error;
     throw corrupt(name, `index block is malformed: ${error.message}`, error);
   }
-  return { lastKeys, offsets, lengths, checksums };
+  keyStarts[blockCount] = keys.length;
+  offsets[blockCount] = dataEnd;
+  return { count: blockCount, keyBytes: keys.bytes().slice(), keyStarts, offsets, checksums };
 }
 
 // ── stored blocks ────────────────────────────────────────────────────────────────────────────

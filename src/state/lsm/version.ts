@@ -15,10 +15,12 @@ import { compareKeys } from './sst-block.ts';
 /** An SST entry; a null value is a tombstone. */
 export type Entry = [Uint8Array, Uint8Array | null];
 
-/** A live SST file: its manifest record plus the opened reader (whole file in memory, verified). */
+/** A live SST file: its manifest record plus the opened reader (index and filter in memory, verified). */
 export interface SstHandle extends ManifestFile {
   readonly name: string;
   readonly reader: SstReader;
+  /** Always known for an opened file (hashed on open when an old manifest lacked it). */
+  readonly checksum: string;
 }
 
 const NOT_FOUND: SstGetResult = Object.freeze({ found: false });
@@ -63,7 +65,7 @@ export class Version {
   toManifest(nextFileNumber: number): ManifestData {
     return {
       nextFileNumber,
-      files: this.files().map(({ level, fileNumber, byteLength, smallest, largest }) => ({ level, fileNumber, byteLength, smallest, largest })),
+      files: this.files().map(({ level, fileNumber, byteLength, smallest, largest, checksum }) => ({ level, fileNumber, byteLength, smallest, largest, checksum })),
     };
   }
 
@@ -100,37 +102,111 @@ export class Version {
   }
 }
 
-/** Entries of non-overlapping, ascending files in order, optionally bounded to [from, to). */
-export function* concatenated(files: readonly SstHandle[], from?: Uint8Array, to?: Uint8Array): Generator<Entry> {
-  for (const f of files) yield* f.reader.entries(from, to);
+/**
+ * Entries of non-overlapping, ascending files in order, optionally bounded to [from, to). Every
+ * file's iterator is created (and holds its reader) now, not when the walk reaches it, so a file
+ * compaction removes meanwhile is still readable.
+ */
+export function concatenated(files: readonly SstHandle[], from?: Uint8Array, to?: Uint8Array, fillCache = true): IterableIterator<Entry> {
+  return new ConcatenatedIterator(files.map((f) => f.reader.entries(from, to, fillCache)));
+}
+
+class ConcatenatedIterator implements IterableIterator<Entry> {
+  readonly #parts: Iterator<Entry>[];
+  #at = 0;
+
+  constructor(parts: Iterator<Entry>[]) {
+    this.#parts = parts;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<Entry> {
+    while (this.#at < this.#parts.length) {
+      const step = this.#parts[this.#at]!.next();
+      if (step.done !== true) return step;
+      this.#at++;
+    }
+    return { done: true, value: undefined };
+  }
+
+  return(): IteratorResult<Entry> {
+    for (; this.#at < this.#parts.length; this.#at++) this.#parts[this.#at]!.return?.();
+    return { done: true, value: undefined };
+  }
 }
 
 /**
  * Merges ascending sources into one ascending stream with one entry per key: where several
  * sources hold a key, the lowest-indexed (newest) wins and the others are skipped. Tombstones
- * pass through; the caller hides or drops them. A linear scan of the heads per entry: with the
- * usual dozen sources (memtables, ≤ 8 L0 files, ≤ 6 levels) it beats a heap's bookkeeping.
+ * pass through unless `dropTombstones`. A linear scan of the heads per entry: with the usual
+ * dozen sources (memtables, ≤ 8 L0 files, ≤ 6 levels) it beats a heap's bookkeeping. Returning
+ * the merged iterator (a `for … of` left early, an abandoned compaction) returns every source,
+ * which lets go of their files.
  */
-export function* mergeNewestFirst(sources: readonly Iterator<Entry>[]): Generator<Entry> {
-  const heads: (Entry | undefined)[] = sources.map((s) => advance(s));
-  for (;;) {
-    let min = -1;
-    let minKey: Uint8Array | undefined;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i];
-      if (head !== undefined && (minKey === undefined || compareKeys(head[0], minKey) < 0)) {
-        min = i;
-        minKey = head[0];
+export function mergeNewestFirst(sources: readonly Iterator<Entry>[], dropTombstones = false): IterableIterator<Entry> {
+  return new MergingIterator(sources, dropTombstones);
+}
+
+class MergingIterator implements IterableIterator<Entry> {
+  readonly #sources: readonly Iterator<Entry>[];
+  readonly #heads: (Entry | undefined)[];
+  readonly #dropTombstones: boolean;
+  #started = false;
+  #done = false;
+
+  constructor(sources: readonly Iterator<Entry>[], dropTombstones: boolean) {
+    this.#sources = sources;
+    this.#heads = new Array<Entry | undefined>(sources.length).fill(undefined);
+    this.#dropTombstones = dropTombstones;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<Entry> {
+    if (this.#done) return { done: true, value: undefined };
+    const heads = this.#heads;
+    const sources = this.#sources;
+    try {
+      if (!this.#started) {
+        this.#started = true;
+        for (let i = 0; i < sources.length; i++) heads[i] = advance(sources[i]!);
       }
+      for (;;) {
+        let min = -1;
+        let minKey: Uint8Array | undefined;
+        for (let i = 0; i < heads.length; i++) {
+          const head = heads[i];
+          if (head !== undefined && (minKey === undefined || compareKeys(head[0], minKey) < 0)) {
+            min = i;
+            minKey = head[0];
+          }
+        }
+        if (minKey === undefined) return this.return();
+        const winner = heads[min]!;
+        heads[min] = advance(sources[min]!);
+        for (let i = min + 1; i < heads.length; i++) {
+          const head = heads[i];
+          if (head !== undefined && compareKeys(head[0], minKey) === 0) heads[i] = advance(sources[i]!);
+        }
+        if (winner[1] !== null || !this.#dropTombstones) return { done: false, value: winner };
+      }
+    } catch (error) {
+      this.return();
+      throw error;
     }
-    if (minKey === undefined) return;
-    const winner = heads[min]!;
-    heads[min] = advance(sources[min]!);
-    for (let i = min + 1; i < heads.length; i++) {
-      const head = heads[i];
-      if (head !== undefined && compareKeys(head[0], minKey) === 0) heads[i] = advance(sources[i]!);
+  }
+
+  return(): IteratorResult<Entry> {
+    if (!this.#done) {
+      this.#done = true;
+      for (const source of this.#sources) source.return?.();
     }
-    yield winner;
+    return { done: true, value: undefined };
   }
 }
 

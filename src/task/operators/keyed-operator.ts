@@ -1,12 +1,12 @@
 /**
  * The base of operators on a keyed stream: extracts each record's key, maps it to its key
  * group and scopes the operator's state backend to it before the record is processed. Owns
- * one keyed state backend (heap for now) holding this subtask's key-group range. Runs on the
+ * one keyed state backend (heap or LSM) holding this subtask's key-group range. Runs on the
  * subtask's worker thread.
  */
 import { WeirError } from '../../errors.ts';
 import { canonicalKey, keyGroupOf, keyGroupRangeFor, type KeyGroupRange } from '../../state/key-groups.ts';
-import { openKeyedStateBackend, type OpenedBackend } from '../../state/state-backend-factory.ts';
+import { openKeyedStateBackend, type OpenedBackend, type SstRestore } from '../../state/state-backend-factory.ts';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
 import type { KeySelector, RuntimeContext } from '../functions.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
@@ -32,14 +32,19 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
   }
 
   override async initializeState(): Promise<void> {
+    this.#opened = await this.#open(undefined);
+    this.backend = this.#opened.backend;
+  }
+
+  #open(restore: SstRestore | undefined): Promise<OpenedBackend> {
     const { subtaskIndex, parallelism, maxParallelism, stateBackend } = this.context;
-    this.#opened = await openKeyedStateBackend(
+    return openKeyedStateBackend(
       stateBackend,
       keyGroupRangeFor(subtaskIndex, parallelism, maxParallelism),
       maxParallelism,
       `${this.node.uid}-${subtaskIndex}`,
+      restore,
     );
-    this.backend = this.#opened.backend;
   }
 
   /** The key groups this subtask owns. */
@@ -102,13 +107,28 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
     };
   }
 
-  override restoreState(state: RestoredOperatorState): void {
+  override async restoreState(state: RestoredOperatorState): Promise<void> {
     const { start, end } = this.backend.keyGroupRange;
+    if (state.sstSnapshots.length > 0) {
+      // The backend opened empty; reopen it on the checkpoint's files.
+      await this.#opened?.close();
+      this.#opened = undefined;
+      this.#opened = await this.#open({ snapshots: state.sstSnapshots, shared: state.shared });
+      this.backend = this.#opened.backend;
+    }
     this.backend.restore(state.keyedBlocks.filter((block) => block.keyGroup >= start && block.keyGroup <= end));
   }
 
-  override snapshotState(): OperatorSnapshotData {
+  override snapshotState(checkpointId: number): OperatorSnapshotData {
+    const sstSnapshots = this.#opened?.sstSnapshots;
+    if (sstSnapshots !== undefined) {
+      return { uid: this.node.uid, keyGroupRange: this.backend.keyGroupRange, sstFiles: sstSnapshots.snapshot(checkpointId) };
+    }
     return { uid: this.node.uid, keyGroupRange: this.backend.keyGroupRange, keyedBlocks: this.backend.snapshot() };
+  }
+
+  override notifyCheckpointComplete(checkpointId: number): void {
+    this.#opened?.sstSnapshots?.confirm(checkpointId);
   }
 
   override async close(): Promise<void> {

@@ -9,6 +9,9 @@ import type { StreamNode } from '../../graph/job-graph.ts';
 import type { KeyGroupRange } from '../../state/key-groups.ts';
 import type { KeyGroupBlock } from '../../state/keyed-state-backend.ts';
 import type { StateBackendConfig } from '../../state/state-backend-factory.ts';
+import type { PersistedSstFiles } from '../../state/lsm/incremental-snapshots.ts';
+import type { SharedFileStore } from '../../storage/checkpoint-storage.ts';
+import type { SstSnapshot } from '../checkpoint-messages.ts';
 
 /** What an operator's synchronous snapshot phase hands to the task's async phase. */
 export interface OperatorSnapshotData {
@@ -16,6 +19,8 @@ export interface OperatorSnapshotData {
   /** Keyed operators: the key groups they own, and one block per non-empty key group. */
   readonly keyGroupRange?: KeyGroupRange;
   readonly keyedBlocks?: readonly KeyGroupBlock[];
+  /** Keyed operators on an LSM tree: the asynchronous phase that places its SST files in `shared/`. */
+  readonly sstFiles?: (store: SharedFileStore) => Promise<PersistedSstFiles>;
   /** Operator list state (source splits, sink committables): plain entries, redistributable. */
   readonly operatorState?: readonly unknown[];
 }
@@ -23,6 +28,10 @@ export interface OperatorSnapshotData {
 /** State given back to an operator before open() when a job restores from a checkpoint. */
 export interface RestoredOperatorState {
   readonly keyedBlocks: readonly KeyGroupBlock[];
+  /** Keyed state as SST sets of old subtasks whose key groups overlap this one's. */
+  readonly sstSnapshots: readonly SstSnapshot[];
+  /** Where shared files are (file-system checkpoint storage only). */
+  readonly shared: SharedFileStore | undefined;
   readonly operatorState: readonly unknown[];
 }
 
@@ -65,7 +74,7 @@ export abstract class StreamOperator<I, O> {
   initializeState(): void | Promise<void> {}
 
   /** Before open(), when restoring: the state this subtask owns in the checkpoint. */
-  restoreState(_state: RestoredOperatorState): void {}
+  restoreState(_state: RestoredOperatorState): void | Promise<void> {}
 
   /** Synchronous snapshot phase at a barrier; undefined for stateless operators. */
   snapshotState(_checkpointId: number): OperatorSnapshotData | undefined {

@@ -135,7 +135,7 @@ async function completedIds(storage: MemoryCheckpointStorage): Promise<number[]>
 }
 
 const messagesOf = (s: FakeSubtask, type: ToSubtask['type']): number[] =>
-  s.inbox.flatMap((m) => (m.type === type ? [m.type === 'trigger' ? m.barrier.checkpointId : m.checkpointId] : []));
+  s.inbox.flatMap((m) => (m.type !== type || m.type === 'fault' ? [] : [m.type === 'trigger' ? m.barrier.checkpointId : m.checkpointId]));
 
 test('no checkpoint is triggered until every attached subtask reported running', async () => {
   const h = harness();

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pickCompaction, runCompaction, type CompactionPolicy } from '../../../../src/state/lsm/compaction.ts';
+import { SliceTimer, pickCompaction, runCompaction, type CompactionPolicy, type TableBuilder } from '../../../../src/state/lsm/compaction.ts';
 import { SstReader, SstWriter } from '../../../../src/state/lsm/sst-format.ts';
 import { Version, type SstHandle } from '../../../../src/state/lsm/version.ts';
 import { loadChecksum } from '../../../../src/storage/state-file.ts';
@@ -23,7 +23,27 @@ function table(level: number, entries: string[]): SstHandle {
   const bytes = writer.finish();
   const fileNumber = nextNumber++;
   const reader = SstReader.open(bytes, `${fileNumber}.sst`);
-  return { level, fileNumber, byteLength: bytes.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, name: reader.name, reader };
+  return { level, fileNumber, byteLength: bytes.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, name: reader.name, reader, checksum: '0'.repeat(16) };
+}
+
+/** A TableBuilder that keeps the table in memory and records its entries in `out`. */
+function memoryTable(level: number, out: string[]): TableBuilder {
+  const writer = new SstWriter();
+  return {
+    add: (key, value) => writer.add(key, value),
+    get fileBytes() {
+      return writer.dataBytes;
+    },
+    bufferedBytes: 0,
+    writeBuffered: async () => {},
+    finish: async () => {
+      const bytes = writer.finish();
+      const reader = SstReader.open(bytes, `out-${nextNumber}.sst`);
+      for (const [k, v] of reader.entries()) out.push(v === null ? dec(k) : `${dec(k)}=${dec(v)}`);
+      return { level, fileNumber: nextNumber++, byteLength: bytes.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, name: reader.name, reader, checksum: '0'.repeat(16) };
+    },
+    discard: async () => {},
+  };
 }
 
 const policy: CompactionPolicy = { l0CompactionTrigger: 2, baseLevelBytes: 1 << 30, levelSizeMultiplier: 10 };
@@ -33,15 +53,10 @@ async function run(version: Version): Promise<{ entries: string[]; plan: ReturnT
   if (plan === undefined) return { entries: [], plan };
   const out: string[] = [];
   await runCompaction(plan, {
-    writerOptions: {},
     targetFileBytes: 1 << 20,
-    writeTable: async (bytes, level) => {
-      const reader = SstReader.open(bytes, `out-${nextNumber}.sst`);
-      for (const [k, v] of reader.entries()) out.push(v === null ? dec(k) : `${dec(k)}=${dec(v)}`);
-      return { level, fileNumber: nextNumber++, byteLength: bytes.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, name: reader.name, reader };
-    },
+    createTable: async (level) => memoryTable(level, out),
     checkContinue: () => {},
-    recordSlice: () => {},
+    timer: new SliceTimer(() => {}),
   });
   return { entries: out, plan };
 }
