@@ -78,19 +78,13 @@ export class BloomFilter {
    * `bitsPerKey` bits per key (at least 64 bits when there is any key and bitsPerKey > 0).
    */
   static fromHashes(hashes: ArrayLike<number>, count: number, bitsPerKey = DEFAULT_BLOOM_BITS_PER_KEY): BloomFilter {
-    validateBitsPerKey(bitsPerKey);
-    if (bitsPerKey === 0 || count === 0) return new BloomFilter(new Uint8Array(0), 0, probeCount(bitsPerKey));
-    const bitCount = Math.min(0xffff_fff8, Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8));
-    const k = probeCount(bitsPerKey);
-    const bits = new Uint8Array(bitCount >>> 3);
-    for (let i = 0; i < count; i++) {
-      const h1 = hashes[i]!;
-      const h2 = bloomDelta(h1);
-      for (let j = 0; j < k; j++) {
-        const bit = (h1 + j * h2) % bitCount;
-        bits[bit >>> 3]! |= 1 << (bit & 7);
-      }
-    }
+    const builder = new BloomFilterBuilder(count, bitsPerKey);
+    builder.addHashes(hashes, 0, count);
+    return builder.finish();
+  }
+
+  /** @internal for BloomFilterBuilder. */
+  static ofBits(bits: Uint8Array, bitCount: number, k: number): BloomFilter {
     return new BloomFilter(bits, bitCount, k);
   }
 
@@ -158,5 +152,42 @@ export class BloomFilter {
     out[4] = this.#k;
     out.set(this.#bits, HEADER_BYTES);
     return out;
+  }
+}
+
+/**
+ * Builds the filter of `count` keys in pieces (`addHashes` over ranges of the hashes), so a large
+ * SST's filter can be built between yields to the event loop; `fromHashes` is the one-piece form.
+ */
+export class BloomFilterBuilder {
+  readonly #bits: Uint8Array;
+  readonly #bitCount: number;
+  readonly #k: number;
+
+  constructor(count: number, bitsPerKey = DEFAULT_BLOOM_BITS_PER_KEY) {
+    validateBitsPerKey(bitsPerKey);
+    this.#k = probeCount(bitsPerKey);
+    this.#bitCount = bitsPerKey === 0 || count === 0 ? 0 : Math.min(0xffff_fff8, Math.max(64, Math.ceil((count * bitsPerKey) / 8) * 8));
+    this.#bits = new Uint8Array(this.#bitCount >>> 3);
+  }
+
+  /** Sets the bits of `hashes[from, to)` (each a `bloomHash`). */
+  addHashes(hashes: ArrayLike<number>, from: number, to: number): void {
+    const bitCount = this.#bitCount;
+    if (bitCount === 0) return;
+    const bits = this.#bits;
+    const k = this.#k;
+    for (let i = from; i < to; i++) {
+      const h1 = hashes[i]!;
+      const h2 = bloomDelta(h1);
+      for (let j = 0; j < k; j++) {
+        const bit = (h1 + j * h2) % bitCount;
+        bits[bit >>> 3]! |= 1 << (bit & 7);
+      }
+    }
+  }
+
+  finish(): BloomFilter {
+    return BloomFilter.ofBits(this.#bits, this.#bitCount, this.#k);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Leveled compaction: which files to merge next (a pure function of the version) and the merge
- * itself, which writes its outputs through `TableBuilder`s as it goes. Runs asynchronously on the
- * subtask's worker thread, on the same event loop as record processing for now (not yet on the
- * background pool): it yields to the loop every TIME_SLICE_MS (and at every write), so a put or
- * get never waits behind it for long. `LsmTree` schedules it after flushes and installs its result.
+ * itself in slices on the subtask's event loop (`runCompaction`, used when the tree has no
+ * compaction thread: it yields every TIME_SLICE_MS and at every write, so a put or get never
+ * waits behind it for long), plus the slice timing that flushes share. The merge on a thread of
+ * its own is compaction-worker.ts. `LsmTree` schedules compactions after flushes and installs
+ * their results.
  *
  * Picking (LevelDB's scores): L0 scores files / l0CompactionTrigger; level n ≥ 1 scores
  * bytes / (baseBytes × multiplier^(n−1)). The highest score ≥ 1 is compacted:
@@ -113,7 +114,6 @@ export class SliceTimer {
 
   /** Records the current slice (at the job's end, or before a wait). */
   end(): void {
-    if (process.env.SLICE_DEBUG && performance.now() - this.#start > 20) console.error('SLICE', (performance.now() - this.#start).toFixed(1), 'from', this.#start.toFixed(0), new Error().stack?.split('\n')[3]);
     this.#record(performance.now() - this.#start);
   }
 }
@@ -166,8 +166,8 @@ export interface CompactionResult {
 export async function runCompaction(plan: CompactionPlan, context: CompactionContext): Promise<CompactionResult> {
   const { timer } = context;
   // Compaction reads each block once: keep them out of the block cache (fillCache false).
-  const sources: Iterator<Entry>[] = plan.inputs.map((f) => f.reader.entries(undefined, undefined, false));
-  if (plan.overlaps.length > 0) sources.push(concatenated(plan.overlaps, undefined, undefined, false));
+  const sources: Iterator<Entry>[] = plan.inputs.map((f) => f.reader.entries(undefined, undefined, false, true));
+  if (plan.overlaps.length > 0) sources.push(concatenated(plan.overlaps, undefined, undefined, false, true));
   const merged = mergeNewestFirst(sources, plan.bottommost);
   const outputs: SstHandle[] = [];
   let table: TableBuilder | undefined;

@@ -1,8 +1,9 @@
 /**
  * Weir's log-structured merge tree: one per subtask, on that subtask's worker thread. Writes go
- * to a memtable; a full memtable is frozen and flushed to an L0 SST asynchronously; leveled
- * compaction runs asynchronously on the same thread's event loop (yielding every few ms; not yet
- * on the background pool). The MANIFEST (manifest.ts) is the durable list of live files; nothing
+ * to a memtable; a full memtable is frozen and flushed to an L0 SST asynchronously, in slices on
+ * this thread's event loop; leveled compaction merges on a worker thread of the tree's own
+ * (compaction-thread.ts; the files are the interface), or in slices here with
+ * `compactionThread: false`. The MANIFEST (manifest.ts) is the durable list of live files; nothing
  * is read from a file it does not list, and no file it lists is deleted. The LSM state backend
  * calls it; incremental checkpoints read `liveFiles()` after `flush()`.
  *
@@ -13,11 +14,12 @@
  * state is bounded by disk, not memory. A reader's descriptor stays open while a scan iterator
  * uses it, so a scan keeps reading its version after compaction removed (and unlinked) files.
  *
- * Background work (flush, compaction) is written to disk as it goes and cut into slices of at
- * most TIME_SLICE_MS between awaits, each timed (`stats.maxBackgroundSliceMs`).
+ * Background work on this thread (flush; compaction's install, or all of it without the thread)
+ * is written to disk as it goes and cut into slices of about TIME_SLICE_MS between awaits, each
+ * timed (`stats.maxBackgroundSliceMs`; wall time, so a GC pause inside a slice counts too).
  */
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { WeirError } from '../../errors.ts';
 import { faultPoint } from '../../fault-points.ts';
 import { loadChecksum } from '../../storage/state-file.ts';
@@ -36,6 +38,7 @@ import {
   type ManifestData,
 } from './manifest.ts';
 import { Memtable, keyString } from './memtable.ts';
+import { CompactionThread, replyError } from './compaction-thread.ts';
 import { FdSource, SstFileWriter, fileChecksum, loadStreamingChecksum } from './sst-file.ts';
 import { SstReader, SstWriter, type SstWriterOptions } from './sst-format.ts';
 import { compareKeys } from './sst-block.ts';
@@ -48,7 +51,7 @@ export interface LsmTreeOptions {
   readonly memtableBytes?: number;
   /** Block cache shared by the tree's readers. Default 8 MiB. */
   readonly blockCacheBytes?: number;
-  /** Passed to SstWriter. */
+  /** Passed to SstWriter. Default 4 KiB. */
   readonly blockBytes?: number;
   /** Passed to SstWriter. */
   readonly bloomBitsPerKey?: number;
@@ -62,6 +65,11 @@ export interface LsmTreeOptions {
    * them would only multiply the files every point read checks).
    */
   readonly targetFileBytes?: number;
+  /**
+   * Run compaction merges on a worker thread of the tree's own (true, the default) or in slices on
+   * this thread's event loop (false).
+   */
+  readonly compactionThread?: boolean;
 }
 
 /** One file of a tree checkpoint; `path` is the live file in the tree's directory. */
@@ -118,6 +126,12 @@ const DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_L0_TRIGGER = 4;
 const DEFAULT_LEVEL_MULTIPLIER = 10;
 const DEFAULT_TARGET_FILE_BYTES = 4 * 1024 * 1024;
+/**
+ * 4 KiB, LevelDB's default: with state larger than the cache most point reads miss it, and a
+ * miss reads, checksums and decompresses a whole block, so smaller blocks cost less per read
+ * (the index doubles, still ~1 % of the file).
+ */
+const DEFAULT_BLOCK_BYTES = 4 * 1024;
 
 /** Thrown inside a compaction when the tree closes; never escapes. */
 class CompactionAbandoned extends Error {}
@@ -126,6 +140,10 @@ export class LsmTree {
   readonly #directory: string;
   readonly #memtableBytes: number;
   readonly #targetFileBytes: number;
+  /** Where compaction merges run; undefined: in slices on this thread. */
+  readonly #compactionThread: CompactionThread | undefined;
+  /** Stops the running compaction at its next step (set while one runs on the thread). */
+  #abortCompaction: (() => void) | undefined;
   readonly #writerOptions: SstWriterOptions;
   readonly #policy: CompactionPolicy;
   readonly #cache: LruBlockCache;
@@ -160,6 +178,7 @@ export class LsmTree {
     this.#directory = options.directory;
     this.#memtableBytes = options.memtableBytes;
     this.#targetFileBytes = options.targetFileBytes;
+    this.#compactionThread = options.compactionThread ? new CompactionThread() : undefined;
     this.#writerOptions = { blockBytes: options.blockBytes, bloomBitsPerKey: options.bloomBitsPerKey };
     this.#policy = {
       l0CompactionTrigger: options.l0CompactionTrigger,
@@ -419,8 +438,10 @@ export class LsmTree {
     try {
       if (this.#backgroundError === undefined) this.#freeze();
       await this.#flushChain;
+      this.#abortCompaction?.();
       await this.#compaction;
       await this.#installChain;
+      await this.#compactionThread?.close();
     } finally {
       this.#closed = true;
       // Scans still running keep their files open until they end (see SstReader).
@@ -490,7 +511,7 @@ export class LsmTree {
     const fileNumber = this.#nextFileNumber++;
     const name = sstFileName(fileNumber);
     const path = join(this.#directory, name);
-    const file = await timer.wait(SstFileWriter.create(path, this.#writerOptions));
+    const file = await SstFileWriter.create(path, this.#writerOptions, timer);
     return {
       add: (key, value) => file.add(key, value),
       get fileBytes() {
@@ -499,9 +520,9 @@ export class LsmTree {
       get bufferedBytes() {
         return file.bufferedBytes;
       },
-      writeBuffered: () => timer.wait(file.writeBuffered()),
+      writeBuffered: () => file.writeBuffered(),
       finish: async () => {
-        const written = await timer.wait(file.finish());
+        const written = await file.finish();
         // Reads back tail, footer, index and filter: what the file holds is what gets installed.
         const reader = SstReader.open(new FdSource(path), name, { blockCache: this.#cache });
         const { checksum, byteLength } = written;
@@ -588,18 +609,24 @@ export class LsmTree {
     const written: SstHandle[] = [];
     let installing = false;
     let result;
+    let reserved: string[] = [];
     try {
-      result = await runCompaction(plan, {
-        targetFileBytes: this.#targetFileBytes,
-        createTable: (level) => {
-          faultPoint('lsm-compaction'); // inputs partly merged, outputs partly written
-          return this.#createTable(level, timer, written);
-        },
-        checkContinue: () => {
-          if (this.#closing) throw new CompactionAbandoned();
-        },
-        timer,
-      });
+      if (this.#compactionThread !== undefined) {
+        reserved = this.#reserveOutputs(plan);
+        result = await this.#compactOnThread(plan, this.#compactionThread, reserved, timer, written);
+      } else {
+        result = await runCompaction(plan, {
+          targetFileBytes: this.#targetFileBytes,
+          createTable: (level) => {
+            faultPoint('lsm-compaction'); // inputs partly merged, outputs partly written
+            return this.#createTable(level, timer, written);
+          },
+          checkContinue: () => {
+            if (this.#closing) throw new CompactionAbandoned();
+          },
+          timer,
+        });
+      }
       installing = true;
       await this.#install([...plan.inputs, ...plan.overlaps], result.outputs, timer);
     } catch (error) {
@@ -607,13 +634,62 @@ export class LsmTree {
       // Outputs no manifest lists are never read: remove them now rather than on the next open.
       // Once the install started, a failed manifest write may still have renamed the new manifest
       // into place, so its outputs stay until the next open decides from the manifest on disk.
-      if (!installing) await Promise.all(written.map((f) => fsp.rm(join(this.#directory, f.name), { force: true }).catch(() => {})));
+      if (!installing) {
+        const paths = new Set([...written.map((f) => join(this.#directory, f.name)), ...reserved]);
+        await Promise.all([...paths].map((path) => fsp.rm(path, { force: true }).catch(() => {})));
+      }
       throw error;
     }
     if (plan.level > 0) this.#cursors[plan.level] = plan.inputs[plan.inputs.length - 1]!.largest;
     this.#compactions++;
     this.#bytesCompacted += result.bytesWritten;
     timer.end();
+  }
+
+  /**
+   * File numbers for a compaction on the thread, which cannot ask for more: enough for its input
+   * bytes at the target size, plus slack (merged outputs are no larger than their inputs; the
+   * last output takes whatever is left). Unused numbers are only gaps.
+   */
+  #reserveOutputs(plan: CompactionPlan): string[] {
+    let inputBytes = 0;
+    for (const f of [...plan.inputs, ...plan.overlaps]) inputBytes += f.byteLength;
+    const count = Math.ceil(inputBytes / this.#targetFileBytes) + 2;
+    return Array.from({ length: count }, () => join(this.#directory, sstFileName(this.#nextFileNumber++)));
+  }
+
+  /** Runs the merge on the compaction thread, then opens its outputs here (tail, footer, index, filter verified). */
+  async #compactOnThread(plan: CompactionPlan, thread: CompactionThread, reserved: string[], timer: SliceTimer, written: SstHandle[]): Promise<{ outputs: SstHandle[]; bytesWritten: number }> {
+    const path = (f: SstHandle): string => join(this.#directory, f.name);
+    const job = thread.run({
+      inputs: plan.inputs.map(path),
+      overlaps: plan.overlaps.map(path),
+      bottommost: plan.bottommost,
+      outputs: reserved,
+      targetFileBytes: this.#targetFileBytes,
+      writerOptions: this.#writerOptions,
+    });
+    this.#abortCompaction = () => thread.abort(job.id);
+    let reply;
+    try {
+      reply = await timer.wait(job.done);
+    } finally {
+      this.#abortCompaction = undefined;
+    }
+    if ('aborted' in reply) throw new CompactionAbandoned();
+    if ('error' in reply) throw replyError(reply.error);
+    faultPoint('lsm-compaction'); // outputs written, not yet in the manifest
+    let bytesWritten = 0;
+    for (const output of reply.outputs) {
+      await timer.maybeYield(); // each open parses an index: a compaction's worth in one go is long
+      const name = basename(output.path);
+      const reader = SstReader.open(new FdSource(output.path), name, { blockCache: this.#cache });
+      this.#checksums.set(name, output.checksum);
+      const fileNumber = parseSstFileName(name)!;
+      written.push({ level: plan.outputLevel, fileNumber, byteLength: output.byteLength, smallest: reader.smallestKey, largest: reader.largestKey, checksum: output.checksum, name, reader });
+      bytesWritten += output.byteLength;
+    }
+    return { outputs: [...written], bytesWritten };
   }
 
   // ── state checks ───────────────────────────────────────────────────────────────────────────
@@ -706,11 +782,12 @@ function validateOptions(options: LsmTreeOptions): Required<LsmTreeOptions> {
     directory: options.directory,
     memtableBytes,
     blockCacheBytes: integer('blockCacheBytes', DEFAULT_BLOCK_CACHE_BYTES, 0),
-    blockBytes: integer('blockBytes', 8 * 1024, 64),
+    blockBytes: integer('blockBytes', DEFAULT_BLOCK_BYTES, 64),
     bloomBitsPerKey: options.bloomBitsPerKey ?? 10,
     l0CompactionTrigger: integer('l0CompactionTrigger', DEFAULT_L0_TRIGGER, 1),
     levelSizeMultiplier: integer('levelSizeMultiplier', DEFAULT_LEVEL_MULTIPLIER, 2),
     targetFileBytes: integer('targetFileBytes', Math.min(DEFAULT_TARGET_FILE_BYTES, memtableBytes), 1024),
+    compactionThread: options.compactionThread ?? true,
   };
   new SstWriter({ blockBytes: resolved.blockBytes, bloomBitsPerKey: resolved.bloomBitsPerKey }); // validates both
   return resolved;

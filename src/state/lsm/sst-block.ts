@@ -305,6 +305,24 @@ export class BlockCursor {
     return this.#body.slice(this.#valueStart, this.#valueStart + this.#valueTag - 1);
   }
 
+  /**
+   * The current key as a view of the cursor's scratch buffer: valid until the cursor moves.
+   * Saves the copy where the caller consumes the key at once (compaction copies it into the
+   * output block).
+   */
+  keyView(): Uint8Array {
+    return this.#key.subarray(0, this.#keyLength);
+  }
+
+  /**
+   * The current value as a view of the block body, or null for a tombstone. Bodies are never
+   * mutated (cached ones are shared), so the view stays valid; it keeps the whole body alive.
+   */
+  valueView(): Uint8Array | null {
+    if (this.#valueTag === 0) return null;
+    return this.#body.subarray(this.#valueStart, this.#valueStart + this.#valueTag - 1);
+  }
+
   #restartOffset(i: number): number {
     return u32At(this.#body, this.#dataEnd + 4 * i);
   }

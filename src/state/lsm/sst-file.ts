@@ -112,6 +112,18 @@ export async function fileChecksum(path: string): Promise<string> {
 
 // ── writer ───────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * How a background job paces the writer: every await goes through `wait` (so the job can time
+ * its synchronous stretches), and long synchronous steps call `maybeYield` between pieces.
+ * `SliceTimer` (compaction.ts) is one; the default waits plainly and never yields.
+ */
+export interface Pacer {
+  wait<T>(promise: Promise<T>): Promise<T>;
+  maybeYield(): Promise<boolean>;
+}
+
+const UNPACED: Pacer = { wait: (promise) => promise, maybeYield: async () => false };
+
 /** What a finished `SstFileWriter` wrote. */
 export interface WrittenSst {
   readonly byteLength: number;
@@ -129,24 +141,26 @@ export class SstFileWriter {
   readonly #writer: SstWriter;
   readonly #handle: fsp.FileHandle;
   readonly #hash = hasher();
+  readonly #pacer: Pacer;
   #written = 0;
   #closed = false;
 
-  private constructor(path: string, handle: fsp.FileHandle, options: SstWriterOptions) {
+  private constructor(path: string, handle: fsp.FileHandle, options: SstWriterOptions, pacer: Pacer) {
     this.path = path;
     this.#handle = handle;
     this.#writer = new SstWriter(options);
+    this.#pacer = pacer;
   }
 
-  /** Creates (or truncates) `path`. */
-  static async create(path: string, options: SstWriterOptions): Promise<SstFileWriter> {
+  /** Creates (or truncates) `path`. Every await of the writer goes through `pacer`. */
+  static async create(path: string, options: SstWriterOptions, pacer: Pacer = UNPACED): Promise<SstFileWriter> {
     let handle: fsp.FileHandle;
     try {
-      handle = await fsp.open(path, 'w');
+      handle = await pacer.wait(fsp.open(path, 'w'));
     } catch (error) {
       throw writeError(path, error);
     }
-    return new SstFileWriter(path, handle, options);
+    return new SstFileWriter(path, handle, options, pacer);
   }
 
   get entryCount(): number {
@@ -172,11 +186,15 @@ export class SstFileWriter {
     await this.#append(this.#writer.takeChunks());
   }
 
-  /** Writes the rest of the table, fsyncs and closes the file. */
-  async finish(): Promise<WrittenSst> {
-    await this.#append([this.#writer.finish()]);
+  /**
+   * Writes the rest of the table (building the filter in paced steps), fsyncs (unless `sync` is
+   * false: the caller then syncs it with `syncFile` before listing it anywhere) and closes it.
+   */
+  async finish(sync = true): Promise<WrittenSst> {
+    for (const _ of this.#writer.prepareFinish()) await this.#pacer.maybeYield();
+    await this.#append([...this.#writer.takeChunks(), this.#writer.finish()]);
     try {
-      await this.#handle.sync();
+      if (sync) await this.#pacer.wait(this.#handle.sync());
     } catch (error) {
       throw writeError(this.path, error);
     }
@@ -209,7 +227,7 @@ export class SstFileWriter {
     try {
       let done = 0;
       while (done < total) {
-        const { bytesWritten } = await this.#handle.write(bytes, done, total - done, this.#written + done);
+        const { bytesWritten } = await this.#pacer.wait(this.#handle.write(bytes, done, total - done, this.#written + done));
         done += bytesWritten;
       }
     } catch (error) {
@@ -222,10 +240,27 @@ export class SstFileWriter {
     if (this.#closed) return;
     this.#closed = true;
     try {
-      await this.#handle.close();
+      await this.#pacer.wait(this.#handle.close());
     } catch (error) {
       throw writeError(this.path, error);
     }
+  }
+}
+
+/**
+ * fsyncs a written file through a new descriptor (fsync makes the file's data durable whichever
+ * descriptor asks): lets a compaction write all its outputs first and sync them together, so the
+ * disk's flush latency is paid once per compaction rather than once per output.
+ */
+export async function syncFile(path: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(path, 'r+');
+    await handle.sync();
+  } catch (error) {
+    throw writeError(path, error);
+  } finally {
+    await handle?.close().catch(() => {});
   }
 }
 

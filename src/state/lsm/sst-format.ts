@@ -44,7 +44,7 @@
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { WeirError } from '../../errors.ts';
 import { checksum64 } from '../../storage/state-file.ts';
-import { BloomFilter, DEFAULT_BLOOM_BITS_PER_KEY, bloomHash, validateBitsPerKey } from './bloom-filter.ts';
+import { BloomFilter, BloomFilterBuilder, DEFAULT_BLOOM_BITS_PER_KEY, bloomHash, validateBitsPerKey } from './bloom-filter.ts';
 import type { BlockCacheHook } from './block-cache.ts';
 import { BlockBuilder, BlockCursor, BlockFormatError, ByteWriter, compareAt, compareKeys, readVarint } from './sst-block.ts';
 
@@ -61,6 +61,8 @@ const TAIL_BYTES = 24;
 const FOOTER_FIXED_BYTES = 60;
 const COMPRESSION_NONE = 0;
 const COMPRESSION_LZ4 = 1;
+/** Keys per step of `prepareFinish`: ~1–2 ms of filter building. */
+const FILTER_STEP_KEYS = 16 * 1024;
 
 export interface SstWriterOptions {
   /** Target uncompressed data block size; a block is cut once it reaches this. Default 8 KiB. */
@@ -95,6 +97,8 @@ export class SstWriter {
   /** The last key of the last flushed block (the index's last key so far). */
   #lastIndexedKey: Uint8Array | undefined;
   #hashes = new Uint32Array(1024);
+  /** Set by `prepareFinish`, which builds it in steps. */
+  #filter: Uint8Array | undefined;
   #finished = false;
 
   constructor(options: SstWriterOptions = {}) {
@@ -114,7 +118,7 @@ export class SstWriter {
 
   /** Adds an entry; `value` null is a tombstone. Keys must be strictly ascending (compareKeys). */
   add(key: Uint8Array, value: Uint8Array | null): void {
-    if (this.#finished) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SstWriter.add() called after finish()');
+    if (this.#finished || this.#filter !== undefined) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SstWriter.add() called after finish()');
     if (!(key instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SST key must be a Uint8Array');
     if (value !== null && !(value instanceof Uint8Array)) {
       throw new WeirError('WEIR_INVALID_ARGUMENT', 'SST value must be a Uint8Array or null (tombstone)');
@@ -150,6 +154,23 @@ export class SstWriter {
   }
 
   /**
+   * Optional, before `finish()`: cuts the last data block and builds the bloom filter in steps
+   * of FILTER_STEP_KEYS keys, so a caller writing a large table can yield between steps;
+   * `finish()` then only encodes the index and footer. No entry may be added afterwards.
+   */
+  *prepareFinish(): Generator<void> {
+    if (this.#finished) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SstWriter.prepareFinish() called after finish()');
+    if (this.#block.entryCount > 0) this.#flushBlock();
+    const count = this.#bitsPerKey > 0 ? this.#entryCount : 0;
+    const builder = new BloomFilterBuilder(count, this.#bitsPerKey);
+    for (let from = 0; from < count; from += FILTER_STEP_KEYS) {
+      builder.addHashes(this.#hashes, from, Math.min(count, from + FILTER_STEP_KEYS));
+      yield;
+    }
+    this.#filter = builder.finish().serialize();
+  }
+
+  /**
    * Returns the rest of the file: the data blocks not taken by `takeChunks()` (all of them if it
    * was never called, so the result is the whole file), then index, filter and footer. Throws
    * WEIR_INVALID_ARGUMENT if no entry was added.
@@ -162,7 +183,7 @@ export class SstWriter {
     this.#finished = true;
     if (this.#block.entryCount > 0) this.#flushBlock();
     const index = storeBlock(this.#index.finish());
-    const filter = BloomFilter.fromHashes(this.#hashes, this.#bitsPerKey > 0 ? this.#entryCount : 0, this.#bitsPerKey).serialize();
+    const filter = this.#filter ?? BloomFilter.fromHashes(this.#hashes, this.#bitsPerKey > 0 ? this.#entryCount : 0, this.#bitsPerKey).serialize();
     const indexOffset = this.#dataBytes;
     const filterOffset = indexOffset + index.byteLength;
 
@@ -264,7 +285,7 @@ const abandonedIterators = new FinalizationRegistry<SstReader>((reader) => reade
 /**
  * A verified, opened SST file. Only the index, the bloom filter and the footer's keys are held in
  * memory; data blocks are read from the source on a cache miss and verified before they are
- * decompressed or cached. Keys and values it returns are fresh copies.
+ * decompressed or cached. Keys and values it returns are fresh copies unless asked for views.
  *
  * Lifetime: the reader starts with one reference, its owner's, dropped by `close()`; every
  * `entries()` iterator holds another until it is exhausted or returned. The source closes when
@@ -376,8 +397,11 @@ export class SstReader {
    * Point read: range and bloom check, binary search of the index, then the one block that can
    * hold `key` (from the cache, or read, verified and decompressed). `hash` is `bloomHash(key)`,
    * when the caller probes several files with one key. A tombstone is `{ found: true, value: null }`.
+   * The value is a copy, or with `view` a read-only view of the (immutable) block: `LsmTree.get`
+   * asks for views, as a point read's value is decoded at once by its caller (the SortedKv
+   * contract) and a copy per read is an ArrayBuffer allocation each time.
    */
-  get(key: Uint8Array, hash?: number): SstGetResult {
+  get(key: Uint8Array, hash?: number, view = false): SstGetResult {
     if (!(key instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'SST key must be a Uint8Array');
     if (!this.mayContain(key, hash)) return NOT_FOUND;
     const block = this.#findBlock(key);
@@ -386,7 +410,7 @@ export class SstReader {
       cursor.reset(this.#blockBody(block));
       cursor.seek(key);
       if (!cursor.valid || cursor.compareKey(key) !== 0) return NOT_FOUND;
-      return { found: true, value: cursor.value() };
+      return { found: true, value: view ? cursor.valueView() : cursor.value() };
     } catch (error) {
       throw this.#rewrap(error, block);
     }
@@ -395,15 +419,16 @@ export class SstReader {
   /**
    * Entries with from ≤ key < to (either bound optional), ascending; tombstones have value null.
    * `fillCache` false (compaction, which reads each block once) uses cached blocks but does not
-   * add the ones it reads.
+   * add the ones it reads. `views` true yields views instead of copies, valid only until the
+   * iterator's next step (compaction, which copies each entry into its output at once).
    * The iterator holds a reference from this call until it is exhausted or returned, so the file
    * stays readable even if its owner closes the reader meanwhile.
    */
-  entries(from?: Uint8Array, to?: Uint8Array, fillCache = true): IterableIterator<[Uint8Array, Uint8Array | null]> {
+  entries(from?: Uint8Array, to?: Uint8Array, fillCache = true, views = false): IterableIterator<[Uint8Array, Uint8Array | null]> {
     if (from !== undefined && !(from instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'entries() bound `from` must be a Uint8Array');
     if (to !== undefined && !(to instanceof Uint8Array)) throw new WeirError('WEIR_INVALID_ARGUMENT', 'entries() bound `to` must be a Uint8Array');
     this.retain();
-    const iterator = new SstIterator(this, from === undefined ? 0 : this.#findBlock(from), from, to, fillCache);
+    const iterator = new SstIterator(this, from === undefined ? 0 : this.#findBlock(from), from, to, fillCache, views);
     abandonedIterators.register(iterator, this, iterator);
     return iterator;
   }
@@ -482,13 +507,15 @@ class SstIterator implements IterableIterator<[Uint8Array, Uint8Array | null]> {
   readonly #from: Uint8Array | undefined;
   readonly #to: Uint8Array | undefined;
   readonly #fillCache: boolean;
+  readonly #views: boolean;
   #block: number;
   #started = false;
   #done = false;
 
-  constructor(reader: SstReader, firstBlock: number, from: Uint8Array | undefined, to: Uint8Array | undefined, fillCache: boolean) {
+  constructor(reader: SstReader, firstBlock: number, from: Uint8Array | undefined, to: Uint8Array | undefined, fillCache: boolean, views: boolean) {
     this.#reader = reader;
     this.#fillCache = fillCache;
+    this.#views = views;
     this.#block = firstBlock;
     this.#from = from;
     this.#to = to;
@@ -518,7 +545,7 @@ class SstIterator implements IterableIterator<[Uint8Array, Uint8Array | null]> {
         reader.positionIn(cursor, this.#block, undefined, this.#fillCache);
       }
       if (this.#to !== undefined && cursor.compareKey(this.#to) >= 0) return this.#end();
-      return { done: false, value: [cursor.key(), cursor.value()] };
+      return { done: false, value: this.#views ? [cursor.keyView(), cursor.valueView()] : [cursor.key(), cursor.value()] };
     } catch (error) {
       this.#end();
       throw error;

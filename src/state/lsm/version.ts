@@ -69,10 +69,13 @@ export class Version {
     };
   }
 
-  /** Newest version of `key` in the files: `{ found: true, value: null }` for a tombstone. */
+  /**
+   * Newest version of `key` in the files: `{ found: true, value: null }` for a tombstone. The
+   * value is a read-only view of its block (see `SstReader.get`).
+   */
   get(key: Uint8Array, hash: number): SstGetResult {
     for (const f of this.levels[0]!) {
-      const result = f.reader.get(key, hash);
+      const result = f.reader.get(key, hash, true);
       if (result.found) return result;
     }
     for (let level = 1; level < this.levels.length; level++) {
@@ -80,7 +83,7 @@ export class Version {
       if (files.length === 0) continue;
       const f = files[firstEndingAtOrAfter(files, key)];
       if (f === undefined || compareKeys(key, f.smallest) < 0) continue;
-      const result = f.reader.get(key, hash);
+      const result = f.reader.get(key, hash, true);
       if (result.found) return result;
     }
     return NOT_FOUND;
@@ -107,8 +110,8 @@ export class Version {
  * file's iterator is created (and holds its reader) now, not when the walk reaches it, so a file
  * compaction removes meanwhile is still readable.
  */
-export function concatenated(files: readonly SstHandle[], from?: Uint8Array, to?: Uint8Array, fillCache = true): IterableIterator<Entry> {
-  return new ConcatenatedIterator(files.map((f) => f.reader.entries(from, to, fillCache)));
+export function concatenated(files: readonly Pick<SstHandle, 'reader'>[], from?: Uint8Array, to?: Uint8Array, fillCache = true, views = false): IterableIterator<Entry> {
+  return new ConcatenatedIterator(files.map((f) => f.reader.entries(from, to, fillCache, views)));
 }
 
 class ConcatenatedIterator implements IterableIterator<Entry> {
@@ -154,12 +157,15 @@ class MergingIterator implements IterableIterator<Entry> {
   readonly #sources: readonly Iterator<Entry>[];
   readonly #heads: (Entry | undefined)[];
   readonly #dropTombstones: boolean;
+  /** 1 for each source whose head the last entry consumed: advanced at the next `next()`. */
+  readonly #consumed: Uint8Array;
   #started = false;
   #done = false;
 
   constructor(sources: readonly Iterator<Entry>[], dropTombstones: boolean) {
     this.#sources = sources;
     this.#heads = new Array<Entry | undefined>(sources.length).fill(undefined);
+    this.#consumed = new Uint8Array(sources.length);
     this.#dropTombstones = dropTombstones;
   }
 
@@ -176,7 +182,15 @@ class MergingIterator implements IterableIterator<Entry> {
         this.#started = true;
         for (let i = 0; i < sources.length; i++) heads[i] = advance(sources[i]!);
       }
+      const consumed = this.#consumed;
       for (;;) {
+        // Sources are advanced only now, not when their entry was returned: an entry may be a
+        // view of its source's buffers (compaction's iterators), valid until the next `next()`.
+        for (let i = 0; i < consumed.length; i++) {
+          if (consumed[i] === 0) continue;
+          consumed[i] = 0;
+          heads[i] = advance(sources[i]!);
+        }
         let min = -1;
         let minKey: Uint8Array | undefined;
         for (let i = 0; i < heads.length; i++) {
@@ -188,10 +202,10 @@ class MergingIterator implements IterableIterator<Entry> {
         }
         if (minKey === undefined) return this.return();
         const winner = heads[min]!;
-        heads[min] = advance(sources[min]!);
+        consumed[min] = 1;
         for (let i = min + 1; i < heads.length; i++) {
           const head = heads[i];
-          if (head !== undefined && compareKeys(head[0], minKey) === 0) heads[i] = advance(sources[i]!);
+          if (head !== undefined && compareKeys(head[0], minKey) === 0) consumed[i] = 1;
         }
         if (winner[1] !== null || !this.#dropTombstones) return { done: false, value: winner };
       }

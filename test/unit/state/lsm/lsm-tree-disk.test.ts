@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { WeirError } from '../../../../src/errors.ts';
 import { LsmTree } from '../../../../src/state/lsm/lsm-tree.ts';
 import { MANIFEST_FILE, decodeManifest, encodeManifest } from '../../../../src/state/lsm/manifest.ts';
-import { SstWriter, compareKeys } from '../../../../src/state/lsm/sst-format.ts';
+import { SstReader, SstWriter, compareKeys, type SstSource } from '../../../../src/state/lsm/sst-format.ts';
+import { LruBlockCache } from '../../../../src/state/lsm/block-cache.ts';
 import { ByteWriter } from '../../../../src/state/lsm/sst-block.ts';
 import { checksum64, checksumHex, loadChecksum } from '../../../../src/storage/state-file.ts';
 
@@ -82,11 +83,17 @@ function assertMatchesModel(tree: LsmTree, model: Map<number, Uint8Array>, keys:
   assert.is(count, model.size, `${label}: scan sees every live key once`);
 }
 
-test('a tree holding over 10× its memtable + block cache budget returns the model values; readers hold only index and filter', async () => {
+for (const compactionThread of [true, false]) {
+  test(`a tree holding over 10× its memtable + block cache budget returns the model values; readers hold only index and filter (compaction ${compactionThread ? 'on its thread' : 'in slices on this one'})`, async () => {
+    await tenTimesTheBudget(compactionThread);
+  });
+}
+
+async function tenTimesTheBudget(compactionThread: boolean): Promise<void> {
   const directory = tempDir();
   const memtableBytes = 64 * 1024;
   const blockCacheBytes = 64 * 1024;
-  const options = { directory, memtableBytes, blockCacheBytes, blockBytes: 4096, targetFileBytes: 128 * 1024 };
+  const options = { directory, memtableBytes, blockCacheBytes, blockBytes: 4096, targetFileBytes: 128 * 1024, compactionThread };
   let tree = await LsmTree.open(options);
   const next = prng(0x10b1);
   const model = new Map<number, Uint8Array>();
@@ -116,10 +123,11 @@ test('a tree holding over 10× its memtable + block cache budget returns the mod
   assert.ok(tree.stats.blockCacheMisses > 0, 'reads went to disk');
   await tree.close();
 
+  assert.ok(stats.compactions > 0, 'compactions ran');
   tree = await LsmTree.open(options);
   assertMatchesModel(tree, model, KEYS, 'reopened');
   await tree.close();
-});
+}
 
 test('a scan keeps reading files compaction removed, and every descriptor is closed once it ends and the tree closes', async () => {
   const before = openDescriptors();
@@ -196,7 +204,9 @@ test('checkpoint checksums are the xxHash64 of the files on disk, computed while
 
 test('a version-1 MANIFEST (no checksums) still opens; the tree hashes its files once and rewrites it as version 2', async () => {
   const directory = tempDir();
-  const tree = await LsmTree.open({ directory, memtableBytes: 8192 });
+  // No compaction: the rewritten manifest must list the very files the old one did.
+  const options = { directory, memtableBytes: 8192, l0CompactionTrigger: 1000 };
+  const tree = await LsmTree.open(options);
   for (let i = 0; i < 1000; i++) tree.put(key(i), enc(`v${i}`));
   await tree.close();
   const path = join(directory, MANIFEST_FILE);
@@ -204,7 +214,7 @@ test('a version-1 MANIFEST (no checksums) still opens; the tree hashes its files
   writeFileSync(path, encodeVersion1(current.nextFileNumber, current.files));
   const old = decodeManifest(readFileSync(path), path);
   assert.ok(old.files.every((f) => f.checksum === undefined), 'version 1 carries no checksums');
-  const reopened = await LsmTree.open({ directory, memtableBytes: 8192 });
+  const reopened = await LsmTree.open(options);
   assert.is(dec(reopened.get(key(999))!), 'v999');
   const checkpoint = await reopened.checkpoint();
   for (const f of checkpoint.files) assert.is(f.checksum, checksumHex(readFileSync(f.path)));
@@ -234,6 +244,39 @@ test('an SstWriter whose blocks are taken as they fill writes exactly the bytes 
   assert.ok(parts.length > 10, 'blocks were handed out before finish');
   parts.push(streamed.finish());
   assert.ok(Buffer.concat(parts).equals(Buffer.from(whole)));
+});
+
+test('SstReader.open reads only tail, footer, index and filter; a get reads one block, then serves it from the cache', () => {
+  const writer = new SstWriter({ blockBytes: 512 });
+  for (let i = 0; i < 5000; i++) writer.add(key(i), enc(`value-${i}-${'v'.repeat(30)}`));
+  const file = writer.finish();
+  const reads: Array<[number, number]> = [];
+  let closed = 0;
+  const source: SstSource = {
+    byteLength: file.byteLength,
+    read: (offset, length) => {
+      reads.push([offset, length]);
+      return file.slice(offset, offset + length);
+    },
+    close: () => closed++,
+  };
+  const reader = SstReader.open(source, 'counted.sst', { blockCache: new LruBlockCache(1 << 20) });
+  const readAtOpen = reads.reduce((sum, [, length]) => sum + length, 0);
+  assert.ok(readAtOpen < file.byteLength / 5, `open read ${readAtOpen} of ${file.byteLength} bytes`);
+  assert.ok(reads.every(([offset]) => offset >= reader.byteLength - readAtOpen), 'open reads only the end of the file');
+  reads.length = 0;
+  for (let i = 0; i < 2; i++) {
+    const got = reader.get(key(2500));
+    assert.ok(got.found && got.value !== null && dec(got.value) === `value-2500-${'v'.repeat(30)}`);
+  }
+  assert.is(reads.length, 1, 'one block read for two gets of one key');
+  // An iterator holds the source open past the owner's close.
+  const iterator = reader.entries(key(10));
+  reader.close();
+  assert.is(closed, 0);
+  assert.is(dec(iterator.next().value![0]), dec(key(10)));
+  iterator.return!();
+  assert.is(closed, 1, 'closed once the last reference went');
 });
 
 /** The version-1 manifest layout (no per-file checksum), as older trees wrote it. */
