@@ -193,5 +193,9 @@ function resolveFaultInjection(value: unknown): FaultInjection | undefined {
   if (!Array.isArray(points) || points.length === 0 || !points.every((p) => FAULT_POINTS.includes(p))) {
     throw invalid('faultInjection.points', `a non-empty list of ${FAULT_POINTS.map((p) => `'${p}'`).join(', ')}`, JSON.stringify(v.points));
   }
-  return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs, points: [...points] };
+  const crash = v.processCrash;
+  if (crash !== undefined && !(typeof crash === 'object' && crash !== null && (crash.point === 'registry-update' || crash.point === 'shared-delete') && Number.isSafeInteger(crash.occurrence) && crash.occurrence >= 1)) {
+    throw invalid('faultInjection.processCrash', "{ point: 'registry-update' | 'shared-delete', occurrence ≥ 1 }", JSON.stringify(crash));
+  }
+  return { seed: v.seed, kills: v.kills, maxDelayMs: v.maxDelayMs, points: [...points], ...(crash === undefined ? {} : { processCrash: { point: crash.point, occurrence: crash.occurrence } }) };
 }

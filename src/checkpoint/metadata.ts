@@ -18,7 +18,8 @@
  */
 import { WeirError } from '../errors.ts';
 import { checksum64, loadChecksum } from '../storage/state-file.ts';
-import type { SharedFileRef, StateHandle } from '../storage/checkpoint-storage.ts';
+import { isSafeRelativePath, type SharedFileRef, type StateHandle } from '../storage/checkpoint-storage.ts';
+import { MAX_LEVELS } from '../state/lsm/manifest.ts';
 
 export type { SharedFileRef, StateHandle };
 
@@ -167,8 +168,10 @@ function canonicalSubtask(s: SubtaskSnapshot, at: string, fail: Fail): unknown {
       const where = `${at}.sstFiles[${i}]`;
       if (f === null || typeof f !== 'object') fail(`${where} must be an object`);
       const handle = canonicalHandle(f.handle, `${where}.handle`, fail) as { path: string; inline?: string };
-      if (handle.inline !== undefined || !handle.path.startsWith('shared/')) fail(`${where}.handle must be a file in shared/`);
-      return { handle, level: count(f.level, `${where}.level`, fail) };
+      if (handle.inline !== undefined || !handle.path.startsWith('shared/') || !isSafeRelativePath(handle.path)) fail(`${where}.handle must be a file in shared/`);
+      const level = count(f.level, `${where}.level`, fail);
+      if (level >= MAX_LEVELS) fail(`${where}.level must be below ${MAX_LEVELS}, got ${level}`);
+      return { handle, level };
     });
   }
   if (s.operatorState !== undefined) out.operatorState = canonicalHandle(s.operatorState, `${at}.operatorState`, fail);

@@ -23,18 +23,22 @@ export interface SharedStateRegistryOptions {
   /** Where the registry is kept; without a catalog it lives in memory only. */
   readonly catalog: () => Promise<CheckpointCatalog | undefined>;
   readonly warn: (message: string) => void;
+  /** @internal Fault injection: called just before each registry write and each file deletion. */
+  readonly beforeStep?: (step: 'registry-update' | 'shared-delete') => void;
 }
 
 export class SharedStateRegistry {
   readonly #store: SharedFileStore;
   readonly #catalog: () => Promise<CheckpointCatalog | undefined>;
   readonly #warn: (message: string) => void;
+  readonly #beforeStep: (step: 'registry-update' | 'shared-delete') => void;
   readonly #entries = new Map<string, SharedFileEntry>();
 
   constructor(options: SharedStateRegistryOptions) {
     this.#store = options.store;
     this.#catalog = options.catalog;
     this.#warn = options.warn;
+    this.#beforeStep = options.beforeStep ?? (() => {});
   }
 
   /** Entries by path, for tests and tools. */
@@ -91,6 +95,7 @@ export class SharedStateRegistry {
   async register(metadata: CheckpointMetadata): Promise<void> {
     const changed = this.#use(metadata);
     const catalog = await this.#catalogOrWarn();
+    this.#beforeStep('registry-update');
     try {
       await catalog?.updateSharedFiles(changed, []);
     } catch (error) {
@@ -167,6 +172,7 @@ export class SharedStateRegistry {
   async #delete(paths: readonly string[]): Promise<string[]> {
     const deleted: string[] = [];
     for (const path of paths) {
+      this.#beforeStep('shared-delete');
       try {
         await this.#store.deleteShared(path);
         deleted.push(path);

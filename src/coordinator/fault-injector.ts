@@ -24,7 +24,14 @@ export interface FaultInjection {
    * 3 × maxDelayMs if it never does, e.g. a subtask without LSM state). Default ['random'].
    */
   readonly points?: readonly FaultPoint[];
+  /**
+   * Kill the whole process (SIGKILL to itself) at the n-th registry write or shared-file
+   * deletion of the shared-state registry: for tests that resume afterwards in a new process.
+   */
+  readonly processCrash?: { readonly point: ProcessCrashPoint; readonly occurrence: number };
 }
+
+export type ProcessCrashPoint = 'registry-update' | 'shared-delete';
 
 export type FaultPoint = 'random' | 'after-trigger' | 'before-notify' | WorkerFaultPoint;
 
@@ -38,6 +45,7 @@ export class FaultInjector {
   #killsLeft: number;
   #armed: { point: FaultPoint; kill: () => void } | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #processSteps = 0;
 
   constructor(config: FaultInjection) {
     this.#config = config;
@@ -75,6 +83,14 @@ export class FaultInjector {
   disarm(): void {
     clearTimeout(this.#timer);
     this.#armed = undefined;
+  }
+
+  /** Hook: the shared-state registry is about to write its catalog or delete a file. */
+  onRegistryStep(step: ProcessCrashPoint): void {
+    const crash = this.#config.processCrash;
+    if (crash === undefined || crash.point !== step) return;
+    if (++this.#processSteps < crash.occurrence) return;
+    process.kill(process.pid, 'SIGKILL');
   }
 
   /** Hook: a checkpoint was triggered. */

@@ -36,7 +36,12 @@ export function jobNameFor(config: CheckpointConfig, jobUrl: string): string {
   return name === '' ? 'job' : name;
 }
 
-export function openCheckpointStorage(config: CheckpointConfig, jobUrl: string, warn: (message: string) => void): OpenedStorage {
+export function openCheckpointStorage(
+  config: CheckpointConfig,
+  jobUrl: string,
+  warn: (message: string) => void,
+  beforeRegistryStep?: (step: 'registry-update' | 'shared-delete') => void,
+): OpenedStorage {
   const jobName = jobNameFor(config, jobUrl);
   if (config.directory === undefined) {
     return {
@@ -50,7 +55,12 @@ export function openCheckpointStorage(config: CheckpointConfig, jobUrl: string, 
     storage,
     jobName,
     descriptor: { kind: 'fs', root: config.directory, jobName },
-    sharedState: new SharedStateRegistry({ store: storage, catalog: () => storage.catalog(), warn }),
+    sharedState: new SharedStateRegistry({
+      store: storage,
+      catalog: () => storage.catalog(),
+      warn,
+      ...(beforeRegistryStep === undefined ? {} : { beforeStep: beforeRegistryStep }),
+    }),
   };
 }
 

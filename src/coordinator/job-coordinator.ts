@@ -134,7 +134,13 @@ class JobRun {
     const { config, graph } = { config: this.#config, graph: this.#graph };
     let restore: RestorePlan | undefined;
     if (config.checkpointing !== undefined) {
-      this.#storage = openCheckpointStorage(config.checkpointing, config.jobUrl, (w) => this.#warn(w));
+      const faults = this.#faults;
+      this.#storage = openCheckpointStorage(
+        config.checkpointing,
+        config.jobUrl,
+        (w) => this.#warn(w),
+        faults === undefined ? undefined : (step) => faults.onRegistryStep(step),
+      );
       const start = await findStartingCheckpoint(this.#storage, config.checkpointing, (w) => this.#warn(w));
       this.#checkpoints = this.#newCheckpointCoordinator();
       this.#checkpoints.skipIdsUpTo(await this.#storage.storage.highestCheckpointId());

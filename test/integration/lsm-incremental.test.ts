@@ -1,10 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, type RunOptions } from '../../src/index.ts';
-import { decodeCheckpointMetadata } from '../../src/checkpoint/metadata.ts';
+import { assertSharedConsistent, sharedState } from '../helpers/shared-files.ts';
 import { fixtureJob, threadResources, within } from '../helpers/jobs.ts';
 import { committedLines, describeDifference, expectedRunningCount, hiddenParts, testSeed } from '../helpers/running-count.ts';
 
@@ -14,33 +14,6 @@ const KEYS = 20_000;
 
 function sameLines(actual: string[], expected: string[]): void {
   assert.ok(actual.length === expected.length && actual.every((line, i) => line === expected[i]), describeDifference(actual, expected));
-}
-
-/** The shared files each retained checkpoint lists, and the files actually in `shared/`. */
-async function sharedState(jobDir: string): Promise<{ referenced: Map<string, number[]>; present: string[]; checkpoints: number[] }> {
-  const referenced = new Map<string, number[]>();
-  const checkpoints: number[] = [];
-  for (const name of readdirSync(jobDir).filter((n) => /^chk-\d+$/.test(n))) {
-    const file = join(jobDir, name, '_metadata');
-    if (!existsSync(file)) continue;
-    const metadata = await decodeCheckpointMetadata(readFileSync(file), file);
-    checkpoints.push(metadata.checkpointId);
-    for (const op of metadata.operators) {
-      for (const subtask of op.subtasks) {
-        for (const sst of subtask.sstFiles ?? []) referenced.set(sst.handle.path, [...(referenced.get(sst.handle.path) ?? []), metadata.checkpointId]);
-      }
-    }
-  }
-  const sharedDir = join(jobDir, 'shared');
-  const present = existsSync(sharedDir) ? readdirSync(sharedDir).map((n) => `shared/${n}`) : [];
-  return { referenced, present, checkpoints: checkpoints.sort((a, b) => a - b) };
-}
-
-function assertSharedConsistent(state: Awaited<ReturnType<typeof sharedState>>): void {
-  const missing = [...state.referenced.keys()].filter((path) => !state.present.includes(path));
-  const unreferenced = state.present.filter((path) => !state.referenced.has(path));
-  assert.equal(missing, [], 'every file of every retained checkpoint is present');
-  assert.equal(unreferenced, [], `no file in shared/ that no retained checkpoint uses (${unreferenced.length} found)`);
 }
 
 function lsmOptions(dir: string, out: string, count: number, extra: Partial<RunOptions>): RunOptions {

@@ -98,11 +98,9 @@ export interface RestoredFile {
   materialize(target: string): Promise<void>;
 }
 
-/** Files a checkpoint holds; flush outputs of memtables it waits for join as they are installed. */
+/** Files a checkpoint holds until it has copied them. */
 interface FilePin {
   readonly names: Set<string>;
-  readonly awaiting: Set<Memtable>;
-  readonly flushed: SstHandle[];
 }
 
 /** Figures for tests and benchmarks. @internal */
@@ -346,27 +344,23 @@ export class LsmTree {
   }
 
   /**
-   * A checkpoint of the tree. The synchronous part (this call) freezes the memtable and pins the
-   * live files, so nothing written before it is lost and nothing it needs is deleted; the
-   * returned promise resolves once the memtables frozen so far are flushed, with the files that
-   * hold exactly the state as of the call. The caller links or copies them, then `release()`s.
+   * A checkpoint of the tree. The synchronous part (this call) freezes the memtable, so later
+   * writes go elsewhere; the returned promise resolves once the memtables frozen so far are
+   * flushed, with the live files at that moment — exactly the state as of the call — pinned:
+   * compaction does not delete them until the caller has linked or copied them and `release()`d.
    */
   checkpoint(): Promise<TreeCheckpoint> {
     this.#checkWritable();
     this.#freeze();
-    const pin: FilePin = { names: new Set(), awaiting: new Set(this.#immutables), flushed: [] };
-    const captured = this.#version.files();
-    for (const f of captured) pin.names.add(f.name);
-    this.#pins.add(pin);
-    const flushed = this.#flushChain;
-    return flushed.then(() => {
-      if (this.#backgroundError !== undefined) {
-        this.#unpin(pin);
-        this.#throwBackgroundError();
-      }
-      // Flush outputs are newer than every captured L0 file: newest first, ahead of them.
-      const outputs = [...pin.flushed].sort((a, b) => b.fileNumber - a.fileNumber);
-      const files = [...outputs, ...captured].map((f) => ({
+    // Flushes run one at a time in freeze order, and this callback is registered before any later
+    // freeze can chain its flush: when it runs, the version holds exactly the writes made before
+    // this call (compactions since then only rewrote those), and nothing written after it.
+    return this.#flushChain.then(() => {
+      this.#throwBackgroundError();
+      const live = this.#version.files();
+      const pin: FilePin = { names: new Set(live.map((f) => f.name)) };
+      this.#pins.add(pin);
+      const files = live.map((f) => ({
         name: f.name,
         path: join(this.#directory, f.name),
         level: f.level,
@@ -486,12 +480,6 @@ export class LsmTree {
     try {
       await this.#install([], [handle], timer, () => {
         this.#immutables = this.#immutables.filter((m) => m !== frozen);
-        // A checkpoint waiting for this memtable holds its file from the moment it is visible.
-        for (const pin of this.#pins) {
-          if (!pin.awaiting.delete(frozen)) continue;
-          pin.names.add(handle.name);
-          pin.flushed.push(handle);
-        }
       });
     } catch (error) {
       handle.reader.close();

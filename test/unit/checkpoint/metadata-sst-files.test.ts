@@ -153,6 +153,7 @@ test('encode refuses sstFiles handles that are inline or not under shared/ with 
   await refused(withFiles([good, { handle: { path: 'sharedx/x.sst', bytes: 10, checksum: '0000000000000000' }, level: 0 }]), `${at} must be a file in shared/`);
   await refused(withFiles([good, { handle: { path: '../shared/x.sst', bytes: 10, checksum: '0000000000000000' }, level: 0 }]), `${at} must be a file in shared/`);
   await refused(withFiles([good, { handle: { path: 'shared', bytes: 10, checksum: '0000000000000000' }, level: 0 }]), `${at} must be a file in shared/`);
+  await refused(withFiles([good, { handle: { path: 'shared/../chk-1/_metadata', bytes: 10, checksum: '0000000000000000' }, level: 0 }]), `${at} must be a file in shared/`);
   await refused(
     withFiles([good, { handle: { path: '', bytes: 2, checksum: '0000000000000000', inline: new Uint8Array(2) }, level: 0 }]),
     `${at} must be a file in shared/`,
@@ -164,6 +165,7 @@ test('encode refuses sstFiles handles that are inline or not under shared/ with 
   await refused(withFiles([good, null]), 'operators[0].subtasks[0].sstFiles[1] must be an object');
   await refused(withFiles([good, { ...good, level: -1 }]), 'operators[0].subtasks[0].sstFiles[1].level must be a non-negative integer, got -1');
   await refused(withFiles([good, { ...good, level: 1.5 }]), 'sstFiles[1].level');
+  await refused(withFiles([good, { ...good, level: 7 }]), 'sstFiles[1].level must be below 7, got 7');
   await refused(withFiles('shared/x.sst'), 'operators[0].subtasks[0].sstFiles must be an array');
 });
 
