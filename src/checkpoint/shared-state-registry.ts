@@ -33,6 +33,8 @@ export class SharedStateRegistry {
   readonly #warn: (message: string) => void;
   readonly #beforeStep: (step: 'registry-update' | 'shared-delete') => void;
   readonly #entries = new Map<string, SharedFileEntry>();
+  /** Files listed by completed checkpoints outside the retained set: never released. */
+  readonly #protected = new Set<string>();
 
   constructor(options: SharedStateRegistryOptions) {
     this.#store = options.store;
@@ -47,12 +49,20 @@ export class SharedStateRegistry {
   }
 
   /**
-   * Rebuilds the registry from the metadata of every completed checkpoint in storage (the truth)
+   * Rebuilds the registry from the metadata of every completed checkpoint in storage (the truth;
+   * `retained`: the ids the coordinator keeps and subsumes, when it keeps only some of them)
    * and rewrites the catalog's copy if it is missing or differs. Returns how many catalog entries
    * had to change.
    */
-  async rebuild(completed: readonly CheckpointMetadata[]): Promise<number> {
+  async rebuild(completed: readonly CheckpointMetadata[], retained?: ReadonlySet<number>): Promise<number> {
     this.#entries.clear();
+    // Completed checkpoints the coordinator does not retain (newer ones left behind by a
+    // restore from an older checkpoint) are never subsumed: their files must stay.
+    this.#protected.clear();
+    for (const metadata of completed) {
+      if (retained === undefined || retained.has(metadata.checkpointId)) continue;
+      for (const op of metadata.operators) for (const subtask of op.subtasks) for (const file of subtask.sstFiles ?? []) this.#protected.add(file.handle.path);
+    }
     for (const metadata of [...completed].sort((a, b) => a.checkpointId - b.checkpointId)) this.#use(metadata);
     const catalog = await this.#catalogOrWarn();
     if (catalog === undefined) return 0;
@@ -111,7 +121,7 @@ export class SharedStateRegistry {
    */
   async release(oldestRetained: number, settledBelow: number, checkpointsPending = false): Promise<number> {
     // A pending checkpoint may reuse any completed checkpoint's files: keep them until it ends.
-    const unused = checkpointsPending ? [] : [...this.#entries.values()].filter((e) => e.lastUsed < oldestRetained).map((e) => e.path);
+    const unused = checkpointsPending ? [] : [...this.#entries.values()].filter((e) => e.lastUsed < oldestRetained && !this.#protected.has(e.path)).map((e) => e.path);
     // Unregistered first, so a checkpoint validated meanwhile cannot count on them.
     for (const path of unused) this.#entries.delete(path);
     const deleted = await this.#delete(unused);

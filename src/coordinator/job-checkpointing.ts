@@ -65,11 +65,16 @@ export function openCheckpointStorage(
 }
 
 /**
- * While no subtask runs (job start, between attempts, job end): rebuilds the shared-file registry
+ * While no subtask runs (job start, job end): rebuilds the shared-file registry
  * from every completed checkpoint's `_metadata` and deletes the files in `shared/` none of them
  * lists (uploads of aborted checkpoints, leftovers of a crash). Returns the files deleted.
  */
-export async function reconcileSharedState(opened: OpenedStorage, warn: (message: string) => void, atStart: boolean): Promise<number> {
+export async function reconcileSharedState(
+  opened: OpenedStorage,
+  warn: (message: string) => void,
+  atStart: boolean,
+  retained: ReadonlySet<number>,
+): Promise<number> {
   const registry = opened.sharedState;
   if (registry === undefined) return 0;
   const { checkpoints } = await opened.storage.listCheckpoints();
@@ -81,7 +86,7 @@ export async function reconcileSharedState(opened: OpenedStorage, warn: (message
       warn(`shared-file registry: skipping chk-${info.checkpointId}: ${(error as Error).message}`);
     }
   }
-  const repaired = await registry.rebuild(completed);
+  const repaired = await registry.rebuild(completed, retained);
   // At the end of a job the catalog is behind by design (the final checkpoint discarded the others).
   if (repaired > 0 && atStart) warn(`shared-file registry: ${repaired} catalog entries were missing or stale and were rebuilt from the _metadata files`);
   return registry.sweep();

@@ -164,7 +164,7 @@ class JobRun {
         // A fresh start: remove hidden leftovers of an earlier run that never checkpointed.
         await commitRestoredSinks(graph, { subtasks: new Map(), sinkCommittables: new Map() });
       }
-      await reconcileSharedState(this.#storage, (w) => this.#warn(w), true);
+      await reconcileSharedState(this.#storage, (w) => this.#warn(w), true, this.#retainedIds());
     }
     for (;;) {
       if (isAborted(config.signal)) return this.#finishCanceled([], []);
@@ -183,7 +183,7 @@ class JobRun {
       const { results, execution } = await this.#runAttempt(deployments);
       if (execution.failure === undefined && !execution.canceled) {
         await this.#commitFinal(results);
-        if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false);
+        if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false, new Set());
         return this.#summarize(deployments, results, false);
       }
       if (execution.failure === undefined) return this.#finishCanceled(deployments, results);
@@ -336,7 +336,7 @@ class JobRun {
         await this.#storage.storage.discardCheckpoint(metadata.checkpointId).catch(() => {});
       }
     }
-    if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false);
+    if (this.#storage !== undefined) await reconcileSharedState(this.#storage, (w) => this.#warn(w), false, new Set());
     return this.#summarize(deployments, results, true);
   }
 
@@ -346,6 +346,10 @@ class JobRun {
       .filter((h) => h.status === 'COMPLETED')
       .map((h) => ({ checkpointId: h.id, durationMs: h.endToEndDurationMs, stateBytes: h.stateSize }));
     return { ...result, checkpoints, restarts: this.#restarts, warnings: [...this.#warnings] };
+  }
+
+  #retainedIds(): Set<number> {
+    return new Set((this.#checkpoints?.retained ?? []).map((m) => m.checkpointId));
   }
 
   #warn(message: string): void {

@@ -315,7 +315,13 @@ function decodeBlock(keyGroup: number, bytes: Uint8Array): Section[] {
     throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `the block of key group ${keyGroup} cannot be decoded`, { cause });
   }
   const corrupt = (why: string): WeirError => new WeirError('WEIR_CHECKPOINT_CORRUPT', `the block of key group ${keyGroup} is not an lsm state block: ${why}`);
-  if (!Array.isArray(content) || content[0] !== BLOCK_VERSION || !Array.isArray(content[1])) throw corrupt(`expected version ${BLOCK_VERSION}`);
+  if (!Array.isArray(content) || content[0] !== BLOCK_VERSION || !Array.isArray(content[1])) {
+    // The file's checksum held, so the bytes are as written: by another backend, not damaged.
+    throw new WeirError(
+      'WEIR_CHECKPOINT_INCOMPATIBLE',
+      `the block of key group ${keyGroup} is not an lsm state block (expected version ${BLOCK_VERSION}): the checkpoint was taken with another state backend; restore it with that one`,
+    );
+  }
   for (const section of content[1] as unknown[]) {
     if (
       !Array.isArray(section) ||

@@ -122,6 +122,7 @@ export interface LsmTreeStats {
 const DEFAULT_MEMTABLE_BYTES = 4 * 1024 * 1024;
 const DEFAULT_BLOCK_CACHE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_L0_TRIGGER = 4;
+const BASE_LEVEL_BYTES = 10 * 1024 * 1024;
 const DEFAULT_LEVEL_MULTIPLIER = 10;
 const DEFAULT_TARGET_FILE_BYTES = 4 * 1024 * 1024;
 /**
@@ -180,7 +181,9 @@ export class LsmTree {
     this.#writerOptions = { blockBytes: options.blockBytes, bloomBitsPerKey: options.bloomBitsPerKey };
     this.#policy = {
       l0CompactionTrigger: options.l0CompactionTrigger,
-      baseLevelBytes: options.memtableBytes * options.l0CompactionTrigger,
+      // LevelDB sizes L1 at 10 MiB: L0→L1 compactions (which rewrite all of L1 when updates are spread
+      // over the key space) stay small, and data settles in deeper levels that change less often.
+      baseLevelBytes: Math.min(options.memtableBytes * options.l0CompactionTrigger, BASE_LEVEL_BYTES),
       levelSizeMultiplier: options.levelSizeMultiplier,
     };
     this.#cache = cache;

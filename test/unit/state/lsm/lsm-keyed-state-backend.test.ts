@@ -93,12 +93,12 @@ test('a value the v8 serializer rejects is WEIR_INVALID_ARGUMENT and leaves the 
   assert.is(value.value(), 1);
 });
 
-test('lsm blocks are not heap blocks: restoring one into the other is WEIR_CHECKPOINT_CORRUPT, not silent garbage', () => {
+test('heap blocks are not lsm blocks: restoring one into the lsm backend is WEIR_CHECKPOINT_INCOMPATIBLE, not silent garbage', () => {
   const heap = new HeapKeyedStateBackend(FULL, 128);
   use(heap, 'k');
   heap.getValueState('v').update(1);
   const lsm = new LsmKeyedStateBackend(FULL, 128, new MemorySortedKv());
-  assert.is(codeOf(() => lsm.restore(heap.snapshot())), 'WEIR_CHECKPOINT_CORRUPT');
+  assert.is(codeOf(() => lsm.restore(heap.snapshot())), 'WEIR_CHECKPOINT_INCOMPATIBLE');
 });
 
 test('a block whose packed entries are cut short or overlong is WEIR_CHECKPOINT_CORRUPT', () => {
