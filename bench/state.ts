@@ -4,8 +4,8 @@
 // record is a ValueState read-modify-write of a ~100-byte value under a key drawn uniformly at
 // random (seeded) from N distinct string keys; records = 2 × N. The full backend path is timed:
 // canonicalKey + keyGroupOf + setCurrentKey + value() + update(). The loop yields to the event
-// loop every 1,000 records, as a subtask does between input batches (the LSM tree flushes and
-// compacts on that event loop; LevelDB compacts on its own thread). A second pass times the
+// loop every 1,000 records, as a subtask does between input batches (the LSM tree flushes on
+// that event loop and compacts on its own thread, as LevelDB does). A second pass times the
 // store layer alone with pre-encoded keys and value bytes: LsmTree.get+put vs getSync+batch.
 // The LSM pass also reports its worst event-loop pause (a setImmediate ticker) and its longest
 // background slice (LsmTree.stats). `-- --memory` runs only the memory scenario instead: a tree

@@ -1,7 +1,7 @@
 /**
  * The bloom filter of an SST file: answers "is this key certainly absent?" so a point read skips
  * files without touching their index or blocks. Pure; runs on the subtask's worker thread (reads,
- * flushes) and later on the background pool (compaction); built by `SstWriter`, read by `SstReader`.
+ * flushes) and on the tree's compaction thread; built by `SstWriter`, read by `SstReader`.
  *
  * Hashing: h1 = xxHash32 (seed 0) of the key, computed here in JavaScript (bit-for-bit
  * xxhash-wasm's `h32Raw`; tested against it) because xxhash-wasm's 64-bit result is a BigInt and

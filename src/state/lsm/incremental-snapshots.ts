@@ -1,7 +1,7 @@
 /**
  * Incremental checkpoints of one LSM tree (Flink's RocksDB incremental snapshot strategy). The
- * synchronous phase (`snapshot`) freezes the memtable and pins the live SST set; the asynchronous
- * phase (the returned `persist`) waits for the flush, then places in the job's `shared/` dir only
+ * synchronous phase (`snapshot`) freezes the memtable; the asynchronous phase
+ * (the returned `persist`) waits for the flush, pins the live files, then places in the job's `shared/` dir only
  * the files no *confirmed* checkpoint already holds, and refers to the others by their existing
  * handles. The acknowledgement lists every file, so each checkpoint is complete on its own.
  * Runs on the keyed subtask's worker thread; the coordinator's shared-state registry decides when

@@ -5,7 +5,7 @@
  * (compaction-thread.ts; the files are the interface), or in slices here with
  * `compactionThread: false`. The MANIFEST (manifest.ts) is the durable list of live files; nothing
  * is read from a file it does not list, and no file it lists is deleted. The LSM state backend
- * calls it; incremental checkpoints read `liveFiles()` after `flush()`.
+ * calls it; incremental checkpoints use `checkpoint()`.
  *
  * Read path: memtable → immutable memtables (newest first) → the current version's files
  * (version.ts). A frozen memtable stays readable until the version holding its SST is published,

@@ -2,7 +2,7 @@
  * The data-block codec of SST files (LevelDB-style prefix-compressed keys with restart points),
  * the unsigned-byte key order, and the little varint/byte-buffer helpers the SST codec shares.
  * Pure; runs wherever `SstWriter`/`SstReader` run (the subtask's worker thread, later the
- * background pool for compaction). The file-level layout is drawn in `sst-format.ts`.
+ * compaction thread). The file-level layout is drawn in `sst-format.ts`.
  *
  * Decompressed block body:
  *

@@ -2,7 +2,7 @@
  * The SST file codec: an immutable sorted table of (key, value | tombstone) in ascending
  * unsigned-byte key order, written once by `SstWriter` and read by `SstReader`. Pure, bytes in
  * and out; runs on the subtask's worker thread (memtable flush, point reads, iteration) and later
- * on the background pool (compaction). Both need `loadChecksum()` to have resolved on the thread.
+ * on the tree's compaction thread. Both need `loadChecksum()` to have resolved on the thread.
  *
  * File layout (all fixed-width integers little-endian; varints are unsigned LEB128):
  *
@@ -35,7 +35,7 @@
  * padded file fails on open); the index carries each data block's checksum, verified before the
  * block is decompressed or cached. `open` verifies tail, footer, index and filter; data blocks are
  * verified when first read. The index reuses the data block codec, so the long shared prefixes of
- * state keys (key group, state name) are prefix-compressed there too; its keys are whole last
+ * state keys (key group, state id) are prefix-compressed there too; its keys are whole last
  * keys, not LevelDB's shortened separators (simpler; the index is ~1 % of the file and is parsed
  * into arrays once, on open). An SST holds at least one entry:
  * `finish()` on an empty writer throws, so callers skip empty outputs (an empty memtable flush, a
