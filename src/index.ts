@@ -41,6 +41,19 @@ export type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContex
 export type { Committer, Sink, SinkContext, SinkWriter } from './task/sink.ts';
 
 export { GeneratorSource, type GeneratorSourceOptions } from './connectors/generator/generator-source.ts';
+export {
+  NexmarkSource,
+  NexmarkGenerator,
+  NEXMARK_DEFAULTS,
+  eventDateTime,
+  type NexmarkSourceOptions,
+  type NexmarkGeneratorOptions,
+  type NexmarkConfig,
+  type NexmarkEvent,
+  type Person,
+  type Auction,
+  type Bid,
+} from './connectors/nexmark/index.ts';
 export { FileSource, type FileSourceOptions } from './connectors/file/file-source.ts';
 export {
   FileSink,
