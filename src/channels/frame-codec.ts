@@ -189,3 +189,27 @@ function readF64(bytes: Uint8Array, at: number): number {
   for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[at + i]!;
   return scratchView.getFloat64(0, true);
 }
+
+/**
+ * Walks the frames of a byte array copied out of a ring (unaligned checkpoint channel state):
+ * calls `visit(type, payloadOffset, payloadLength)` for each frame but PAD. Throws
+ * WEIR_MALFORMED_FRAME when a frame runs past the end.
+ */
+export function forEachFrame(bytes: Uint8Array, visit: (type: number, payloadOffset: number, payloadLength: number) => void): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + FRAME_HEADER_BYTES > bytes.length) throw malformed(`a frame header at byte ${at} is cut short`);
+    const header = view.getInt32(at, true);
+    const type = headerType(header);
+    const length = headerLength(header);
+    const size = frameBytes(length);
+    if (at + size > bytes.length) throw malformed(`the frame at byte ${at} (type ${type}, length ${length}) runs past the end (${bytes.length} bytes)`);
+    if (type !== FRAME_PAD) visit(type, at + FRAME_HEADER_BYTES, length);
+    at += size;
+  }
+}
+
+function malformed(message: string): WeirError {
+  return new WeirError('WEIR_MALFORMED_FRAME', `channel state: ${message}`);
+}

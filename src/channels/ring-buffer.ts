@@ -9,7 +9,10 @@
  *   byte 0    ┌──────────────────────────────────────────────┐
  *             │ writeIndex      i32  written by producer     │ write line: touched by the
  *             │ producerWaiting i32  0/1, set by producer    │ consumer only when its cached
- *             │ …                                            │ write index runs out
+ *             │ (word 4) announceSeq i32  seqlock, producer  │ write index runs out
+ *             │ (word 5) announceId  i32  checkpoint id      │ barrier announcement: see
+ *             │ (word 6) announcePos i32  barrier position   │ RingWriter.announceBarrier
+ *             │ …                                            │
  *   byte 64   ├──────────────────────────────────────────────┤
  *             │ (unused: keeps the lines 128 bytes apart, so │
  *             │  adjacent-line prefetch cannot pair them)    │
@@ -65,6 +68,9 @@ const PAD = FRAME_PAD;
 // Int32 word indices into the ring header.
 const WRITE_INDEX = 0;
 const PRODUCER_WAITING = 1;
+const ANNOUNCE_SEQ = 4;
+const ANNOUNCE_ID = 5;
+const ANNOUNCE_POSITION = 6;
 const READ_INDEX = 32;
 const USABLE_CAPACITY = 48;
 const CAPACITY = 49;
@@ -299,6 +305,32 @@ export class RingWriter {
     }
   }
 
+  /**
+   * Announces checkpoint barrier `checkpointId` ahead of the data (unaligned checkpoints): publishes
+   * the frames written so far, then records (id, position = the write counter now) in the header
+   * under a seqlock and rings the consumer. The consumer learns of the barrier at once, however
+   * much data is queued before it; every byte before `position` is already in the ring for it to
+   * copy. The caller writes the in-band barrier frame next, so it lands at `position` (even if it
+   * has to wait for room). Returns `position`.
+   */
+  announceBarrier(checkpointId: number): number {
+    if (!Number.isSafeInteger(checkpointId) || checkpointId < 0 || checkpointId > 0x7fffffff) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', `announced checkpoint id must be an integer in [0, 2^31), got ${checkpointId}`);
+    }
+    if (this.#write !== this.#published) {
+      Atomics.store(this.#header, WRITE_INDEX, this.#write);
+      this.#published = this.#write;
+      this.#unpublishedFrames = 0;
+    }
+    const header = this.#header;
+    Atomics.add(header, ANNOUNCE_SEQ, 1); // odd: being written
+    Atomics.store(header, ANNOUNCE_ID, checkpointId);
+    Atomics.store(header, ANNOUNCE_POSITION, this.#write);
+    Atomics.add(header, ANNOUNCE_SEQ, 1); // even: complete
+    this.#doorbell.ring();
+    return this.#write;
+  }
+
   /** Bytes written and not yet consumed (published or not). */
   usedBytes(): number {
     this.#cachedRead = Atomics.load(this.#header, READ_INDEX);
@@ -369,6 +401,8 @@ export class RingReader {
   #released: number;
   /** Last write index seen; reloaded only when the reader catches up with it. */
   #cachedWrite: number;
+  /** The announcement sequence last returned by readAnnouncement. */
+  #announceSeq: number;
 
   constructor(ring: SharedArrayBuffer) {
     this.#header = ringHeader(ring);
@@ -380,6 +414,52 @@ export class RingReader {
     this.#read = Atomics.load(this.#header, READ_INDEX);
     this.#released = this.#read;
     this.#cachedWrite = this.#read;
+    this.#announceSeq = Atomics.load(this.#header, ANNOUNCE_SEQ);
+  }
+
+  /** The read counter: the byte position of the next unread frame. */
+  get position(): number {
+    return this.#read;
+  }
+
+  /**
+   * The newest barrier announcement not returned before (see RingWriter.announceBarrier), or
+   * undefined. One atomic load when there is none. A newer announcement replaces an older one
+   * not yet read: the newer checkpoint subsumes it.
+   */
+  readAnnouncement(): { checkpointId: number; position: number } | undefined {
+    const header = this.#header;
+    for (;;) {
+      const before = Atomics.load(header, ANNOUNCE_SEQ);
+      if (before === this.#announceSeq) return undefined;
+      if ((before & 1) !== 0) continue; // the producer is writing it: a few stores away
+      const checkpointId = Atomics.load(header, ANNOUNCE_ID);
+      const position = Atomics.load(header, ANNOUNCE_POSITION);
+      if (Atomics.load(header, ANNOUNCE_SEQ) !== before) continue;
+      this.#announceSeq = before;
+      return { checkpointId, position };
+    }
+  }
+
+  /**
+   * Bytes between the next unread frame and `position` (a write-counter value the producer has
+   * published), copied out of the ring without consuming them: the frames a barrier at
+   * `position` overtook. Wrap padding is copied as PAD frames, which forEachFrame skips. Empty
+   * when `position` is at or behind the read position.
+   */
+  copyUnreadUntil(position: number): Uint8Array {
+    const length = (position - this.#read) | 0;
+    if (length <= 0) return new Uint8Array(0);
+    const published = (Atomics.load(this.#header, WRITE_INDEX) - this.#read) | 0;
+    if (length > published) {
+      throw new WeirError('WEIR_MALFORMED_FRAME', `barrier position ${position >>> 0} is ${length - published} bytes past the published data`);
+    }
+    const out = new Uint8Array(length);
+    const start = this.#read & this.#mask;
+    const first = Math.min(length, this.capacity - start);
+    out.set(this.bytes.subarray(start, start + first), 0);
+    if (first < length) out.set(this.bytes.subarray(0, length - first), first);
+    return out;
   }
 
   /**
