@@ -7,34 +7,56 @@
  */
 import { WeirError } from '../errors.ts';
 import { BarrierAligner, type AlignmentMode } from './barrier-aligner.ts';
+import { ChannelStateCapture, type CapturedChannelState } from './channel-state-capture.ts';
 import {
   FRAME_BARRIER,
   FRAME_END_OF_PARTITION,
   FRAME_KEYED_RECORD,
+  encodeHeader,
+  FRAME_HEADER_BYTES,
   FRAME_RECORD,
+  forEachFrame,
+  frameBytes,
   KEY_GROUP_PREFIX_BYTES,
   readBarrier,
   type Barrier,
 } from './frame-codec.ts';
-import type { RecordCodec, RecordDecoder } from './record-codec.ts';
+import type { RecordCodec, RecordDecoder, RecordEncoder } from './record-codec.ts';
 import { RingReader } from './ring-buffer.ts';
 
 export interface InputHandler {
   processRecord(record: unknown): void;
   /** A record of a hash edge, with the key group the producer computed for it. */
   processKeyedRecord(record: unknown, keyGroup: number): void;
-  /** Every open channel delivered this barrier (aligned), or the last one did (at-least-once). */
+  /**
+   * Take the checkpoint now: every open channel delivered this barrier (aligned), the last one
+   * did (at-least-once), or the first one announced it (unaligned).
+   */
   processBarrier(barrier: Barrier): void;
+  /** Unaligned checkpoints: the in-flight frames of every channel, once all barriers are placed. */
+  channelStateComplete?(state: CapturedChannelState): void;
 }
+
+const EMPTY_BYTES = new Uint8Array(0);
 
 /** Frames read from one channel before moving on to the next. */
 const FRAMES_PER_TURN = 256;
+/** Barrier announcements and output room are checked every this many frames (+1) within a turn. */
+const CHECK_MASK = 15;
 
 export class InputGate {
   readonly #readers: RingReader[];
   readonly #decoders: RecordDecoder[];
   readonly #ended: boolean[];
   readonly #aligner: BarrierAligner;
+  readonly #capture: ChannelStateCapture;
+  readonly #codec: RecordCodec;
+  /** Per channel, re-encodes captured records into a self-contained stream (fresh per checkpoint). */
+  #captureEncoders: Array<RecordEncoder | undefined>;
+  #outputsAvailable: (() => boolean) | undefined;
+  #stalled = false;
+  #deadline = Infinity;
+  #timedOut = false;
   #open: number;
   #next = 0;
   /** Records read per channel, for metrics and tests. */
@@ -42,6 +64,9 @@ export class InputGate {
 
   constructor(rings: readonly SharedArrayBuffer[], codec: RecordCodec, alignment: AlignmentMode = 'aligned') {
     this.#aligner = new BarrierAligner(rings.length, alignment);
+    this.#capture = new ChannelStateCapture(rings.length);
+    this.#codec = codec;
+    this.#captureEncoders = rings.map(() => undefined);
     this.#readers = rings.map((ring) => new RingReader(ring));
     this.#decoders = rings.map(() => codec.createDecoder());
     this.#ended = rings.map(() => false);
@@ -58,18 +83,123 @@ export class InputGate {
    * Processes up to about `maxFrames` frames, starting where the last call stopped, and
    * returns how many it processed (0: nothing is available now).
    */
-  poll(handler: InputHandler, maxFrames: number): number {
+  poll(handler: InputHandler, maxFrames: number, outputsAvailable?: () => boolean, deadline = Infinity): number {
     const channels = this.#readers.length;
+    this.#outputsAvailable = outputsAvailable;
+    this.#deadline = deadline;
+    this.#readAnnouncements(handler);
     let processed = 0;
     let idleChannels = 0;
-    while (processed < maxFrames && idleChannels < channels && this.#open > 0) {
+    this.#stalled = false;
+    this.#timedOut = false;
+    while (processed < maxFrames && idleChannels < channels && this.#open > 0 && !this.#stalled && !this.#timedOut) {
       const channel = this.#next;
       this.#next = channel + 1 === channels ? 0 : channel + 1;
       const n = this.#ended[channel] || this.#aligner.blocked[channel] ? 0 : this.#drain(channel, handler);
       processed += n;
       idleChannels = n === 0 ? idleChannels + 1 : 0;
     }
+    this.#completeCapture(handler);
     return processed;
+  }
+
+  /**
+   * True when the last poll stopped early because the outputs were full: wait for room
+   * (checking announcements), not for input.
+   */
+  get stalledOnOutput(): boolean {
+    return this.#stalled;
+  }
+
+  /** Takes part in unaligned checkpoints while the subtask waits for output room. */
+  checkAnnouncements(handler: InputHandler): void {
+    this.#readAnnouncements(handler);
+  }
+
+  /**
+   * Unaligned barriers announced ahead of the data: the first starts the checkpoint at once;
+   * each places its channel's barrier, copying the frames queued before it.
+   */
+  #readAnnouncements(handler: InputHandler): void {
+    for (let c = 0; c < this.#readers.length; c++) {
+      if (this.#ended[c]) continue;
+      const reader = this.#readers[c]!;
+      const announced = reader.readAnnouncement();
+      if (announced === undefined || !this.#capture.wants(c, announced.checkpointId)) continue;
+      const barrier: Barrier = { checkpointId: announced.checkpointId, timestamp: announced.timestamp, kind: 0, unaligned: true };
+      this.#startIfNew(barrier, handler);
+      this.#capture.onBarrier(c, barrier, this.#recode(c, reader.copyUnreadUntil(announced.position)));
+    }
+    this.#completeCapture(handler);
+  }
+
+  #completeCapture(handler: InputHandler): void {
+    const complete = this.#capture.takeComplete();
+    if (complete !== undefined) handler.channelStateComplete?.(complete);
+  }
+
+  /**
+   * The first barrier of a newer checkpoint: fresh capture encoders (channel state is a
+   * self-contained stream per channel), then the snapshot (the caller then places the barrier).
+   */
+  #startIfNew(barrier: Barrier, handler: InputHandler): void {
+    if (this.#capture.current?.checkpointId === barrier.checkpointId || !this.#capture.wants(-1, barrier.checkpointId)) return;
+    this.#captureEncoders = this.#captureEncoders.map(() => this.#codec.createEncoder());
+    this.#capture.begin(barrier);
+    handler.processBarrier(barrier);
+  }
+
+  /** A record read from a channel being captured: stored re-encoded (keyGroup −1: a plain record). */
+  #spillIfCapturing(channel: number, record: unknown, keyGroup: number): void {
+    if (!this.#capture.isSpilling(channel)) return;
+    this.#capture.spill(channel, this.#encodeFrame(channel, record, keyGroup));
+  }
+
+  /**
+   * Frames copied out of the ring ahead of the reader: decoded with a copy of the channel's
+   * decoder (its dictionary as of the read position) and re-encoded into the channel state.
+   */
+  #recode(channel: number, raw: Uint8Array): Uint8Array {
+    if (raw.length === 0 || !this.#capture.isSpilling(channel)) return EMPTY_BYTES;
+    const live = this.#decoders[channel]!;
+    const ahead = live.clone?.() ?? this.#codec.createDecoder();
+    const frames: Uint8Array[] = [];
+    let length = 0;
+    forEachFrame(raw, (type, offset, size) => {
+      let frame: Uint8Array | undefined;
+      if (type === FRAME_RECORD) frame = this.#encodeFrame(channel, ahead.decode(raw, offset, size), -1);
+      else if (type === FRAME_KEYED_RECORD) {
+        const keyGroup = raw[offset]! | (raw[offset + 1]! << 8);
+        frame = this.#encodeFrame(channel, ahead.decode(raw, offset + KEY_GROUP_PREFIX_BYTES, size - KEY_GROUP_PREFIX_BYTES), keyGroup);
+      }
+      if (frame !== undefined) {
+        frames.push(frame);
+        length += frame.length;
+      }
+    });
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const frame of frames) {
+      out.set(frame, at);
+      at += frame.length;
+    }
+    return out;
+  }
+
+  #encodeFrame(channel: number, record: unknown, keyGroup: number): Uint8Array {
+    const encoder = this.#captureEncoders[channel]!;
+    const keyed = keyGroup >= 0;
+    const end = keyed ? encoder.encode(record, KEY_GROUP_PREFIX_BYTES) : encoder.encode(record);
+    const frame = new Uint8Array(frameBytes(end));
+    new DataView(frame.buffer).setUint32(0, encodeHeader(keyed ? FRAME_KEYED_RECORD : FRAME_RECORD, end), true);
+    frame.set(encoder.buffer.subarray(0, end), FRAME_HEADER_BYTES);
+    if (keyed) {
+      frame[FRAME_HEADER_BYTES] = keyGroup & 0xff;
+      frame[FRAME_HEADER_BYTES + 1] = keyGroup >>> 8;
+      frame[FRAME_HEADER_BYTES + 2] = 0;
+      frame[FRAME_HEADER_BYTES + 3] = 0;
+    }
+    return frame;
   }
 
   /** True when some open channel has a published frame (the last check before sleeping). */
@@ -87,6 +217,20 @@ export class InputGate {
     let count = 0;
     try {
       while (count < FRAMES_PER_TURN) {
+        // A slow operator may take long over a turn: between records, hear of unaligned barriers,
+        // and stop while the outputs are full (the subtask then waits for room, not mid-record).
+        if ((count & CHECK_MASK) === CHECK_MASK) {
+          this.#readAnnouncements(handler);
+          if (this.#outputsAvailable !== undefined && !this.#outputsAvailable()) {
+            this.#stalled = true;
+            break;
+          }
+          // Slow operators: return within the time slice, so the event loop gets its turn.
+          if (this.#deadline !== Infinity && performance.now() >= this.#deadline) {
+            this.#timedOut = true;
+            break;
+          }
+        }
         const type = reader.next();
         if (type === -1) break;
         count++;
@@ -95,18 +239,29 @@ export class InputGate {
           const at = reader.payloadOffset;
           const keyGroup = bytes[at]! | (bytes[at + 1]! << 8);
           const record = decoder.decode(bytes, at + KEY_GROUP_PREFIX_BYTES, reader.payloadLength - KEY_GROUP_PREFIX_BYTES);
+          this.#spillIfCapturing(channel, record, keyGroup);
           handler.processKeyedRecord(record, keyGroup);
         } else if (type === FRAME_RECORD) {
           this.recordsPerChannel[channel]!++;
-          handler.processRecord(decoder.decode(bytes, reader.payloadOffset, reader.payloadLength));
+          const record = decoder.decode(bytes, reader.payloadOffset, reader.payloadLength);
+          this.#spillIfCapturing(channel, record, -1);
+          handler.processRecord(record);
         } else if (type === FRAME_BARRIER) {
           const barrier = readBarrier(bytes, reader.payloadOffset, reader.payloadLength);
+          if (barrier.unaligned) {
+            // Usually announced already (then stale here); in band when the announcement was missed.
+            if (!this.#capture.wants(channel, barrier.checkpointId)) continue;
+            this.#startIfNew(barrier, handler);
+            this.#capture.onBarrier(channel, barrier, EMPTY_BYTES);
+            continue;
+          }
           const complete = this.#aligner.onBarrier(channel, barrier);
           if (complete !== undefined) handler.processBarrier(complete);
           if (this.#aligner.blocked[channel]) break;
         } else if (type === FRAME_END_OF_PARTITION) {
           this.#ended[channel] = true;
           this.#open--;
+          this.#capture.onEndOfPartition(channel);
           const complete = this.#aligner.onEndOfPartition(channel);
           if (complete !== undefined) handler.processBarrier(complete);
           break;

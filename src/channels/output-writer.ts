@@ -35,6 +35,8 @@ export interface OutputChannel {
   readonly doorbell: SharedArrayBuffer;
 }
 
+/** Free bytes per channel for the outputs to count as available (see hasRoom). */
+const AVAILABILITY_BYTES = 1024;
 /** How long one blocking wait for space lasts before the writer checks for cancellation. */
 const BLOCK_SLICE_MS = 50;
 const EMPTY = new Uint8Array(0);
@@ -89,12 +91,39 @@ export class OutputWriter {
   /** Sends a checkpoint barrier on every channel, behind the records already written. */
   emitBarrier(barrier: Barrier): void {
     const length = writeBarrier(barrier, this.#barrierScratch, 0);
+    // Unaligned: every consumer hears of the barrier now, ahead of the frames queued before it
+    // (all announced before any in-band frame, which may have to wait for room).
+    if (barrier.unaligned) for (const writer of this.#writers) writer.announceBarrier(barrier.checkpointId, barrier.timestamp);
     for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_BARRIER, this.#barrierScratch, length);
   }
 
   /** Tells every consumer this producer is done: no frame follows. */
   endOfPartition(): void {
     for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_END_OF_PARTITION, EMPTY, 0);
+  }
+
+  /**
+   * True when every channel has room for a frame of AVAILABILITY_BYTES: the subtask then takes
+   * its next input, and a record rarely has to block half-way through its output. A subtask
+   * whose outputs are full waits between records (waitForRoomAsync) instead, where it can still
+   * take part in checkpoints (Flink's output availability).
+   */
+  hasRoom(): boolean {
+    for (const writer of this.#writers) if (!writer.hasRoom(Math.min(AVAILABILITY_BYTES, frameBytes(writer.maxPayload)))) return false;
+    return true;
+  }
+
+  /** Waits (without blocking the event loop) up to `timeoutMs` for the first full channel to free room. */
+  async waitForRoomAsync(timeoutMs: number): Promise<void> {
+    for (const writer of this.#writers) {
+      const bytes = Math.min(AVAILABILITY_BYTES, frameBytes(writer.maxPayload));
+      if (!writer.hasRoom(bytes)) {
+        const started = performance.now();
+        await writer.waitForSpaceAsync(bytes, timeoutMs);
+        this.backpressuredMs += performance.now() - started;
+        return;
+      }
+    }
   }
 
   /** Publishes everything written so far. */

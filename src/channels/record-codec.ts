@@ -37,6 +37,8 @@ export interface RecordDecoder {
   decode(bytes: Uint8Array, offset: number, length: number): unknown;
   /** Stateful codecs: forget per-channel state (pairs with `RecordEncoder.reset`). */
   reset?(): void;
+  /** Stateful codecs: a decoder in the same state (reads ahead without disturbing this one). */
+  clone?(): RecordDecoder;
 }
 
 export interface RecordCodec {

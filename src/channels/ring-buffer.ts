@@ -12,6 +12,7 @@
  *             │ (word 4) announceSeq i32  seqlock, producer  │ write index runs out
  *             │ (word 5) announceId  i32  checkpoint id      │ barrier announcement: see
  *             │ (word 6) announcePos i32  barrier position   │ RingWriter.announceBarrier
+ *             │ (bytes 32–39) announceTs f64 trigger time    │
  *             │ …                                            │
  *   byte 64   ├──────────────────────────────────────────────┤
  *             │ (unused: keeps the lines 128 bytes apart, so │
@@ -71,6 +72,8 @@ const PRODUCER_WAITING = 1;
 const ANNOUNCE_SEQ = 4;
 const ANNOUNCE_ID = 5;
 const ANNOUNCE_POSITION = 6;
+/** Float64 index of the announced barrier's timestamp (bytes 32–39 of the write line). */
+const ANNOUNCE_TIMESTAMP = 4;
 const READ_INDEX = 32;
 const USABLE_CAPACITY = 48;
 const CAPACITY = 49;
@@ -136,6 +139,7 @@ export class RingWriter {
   /** Largest payload one frame can carry: capacity/4 - FRAME_HEADER_BYTES (a bigger record is the caller's WEIR_RECORD_TOO_LARGE). */
   readonly maxPayload: number;
   readonly #header: Int32Array;
+  readonly #timestamps: Float64Array;
   /** The data area as words (frame headers) and as bytes (payloads); both views over the ring. */
   readonly #words: Int32Array;
   readonly #bytes: Uint8Array;
@@ -168,6 +172,7 @@ export class RingWriter {
       throw new WeirError('WEIR_INVALID_ARGUMENT', 'RingWriter needs the consumer Doorbell');
     }
     this.#header = ringHeader(ring);
+    this.#timestamps = new Float64Array(ring, 0, 8);
     this.capacity = this.#header[CAPACITY]!;
     this.maxPayload = this.capacity / 4 - HEADER_BYTES;
     this.#words = new Int32Array(ring, RING_HEADER_BYTES, this.capacity / 4);
@@ -313,7 +318,7 @@ export class RingWriter {
    * copy. The caller writes the in-band barrier frame next, so it lands at `position` (even if it
    * has to wait for room). Returns `position`.
    */
-  announceBarrier(checkpointId: number): number {
+  announceBarrier(checkpointId: number, timestamp = 0): number {
     if (!Number.isSafeInteger(checkpointId) || checkpointId < 0 || checkpointId > 0x7fffffff) {
       throw new WeirError('WEIR_INVALID_ARGUMENT', `announced checkpoint id must be an integer in [0, 2^31), got ${checkpointId}`);
     }
@@ -326,9 +331,20 @@ export class RingWriter {
     Atomics.add(header, ANNOUNCE_SEQ, 1); // odd: being written
     Atomics.store(header, ANNOUNCE_ID, checkpointId);
     Atomics.store(header, ANNOUNCE_POSITION, this.#write);
+    this.#timestamps[ANNOUNCE_TIMESTAMP] = timestamp; // plain store: the seqlock orders it
     Atomics.add(header, ANNOUNCE_SEQ, 1); // even: complete
     this.#doorbell.ring();
     return this.#write;
+  }
+
+  /**
+   * True when a frame of `frameBytes` fits now (within usable capacity). Cheap when the cached
+   * read index already shows room; reloads it otherwise.
+   */
+  hasRoom(frameBytes: number): boolean {
+    const used = (this.#write - this.#cachedRead) >>> 0;
+    if (used === 0 || used + 2 * frameBytes <= this.#usable) return true; // ×2: a wrap may need padding
+    return this.#refreshRoom(frameBytes);
   }
 
   /** Bytes written and not yet consumed (published or not). */
@@ -403,6 +419,7 @@ export class RingReader {
   #cachedWrite: number;
   /** The announcement sequence last returned by readAnnouncement. */
   #announceSeq: number;
+  readonly #timestamps: Float64Array;
 
   constructor(ring: SharedArrayBuffer) {
     this.#header = ringHeader(ring);
@@ -415,6 +432,7 @@ export class RingReader {
     this.#released = this.#read;
     this.#cachedWrite = this.#read;
     this.#announceSeq = Atomics.load(this.#header, ANNOUNCE_SEQ);
+    this.#timestamps = new Float64Array(ring, 0, 8);
   }
 
   /** The read counter: the byte position of the next unread frame. */
@@ -427,7 +445,7 @@ export class RingReader {
    * undefined. One atomic load when there is none. A newer announcement replaces an older one
    * not yet read: the newer checkpoint subsumes it.
    */
-  readAnnouncement(): { checkpointId: number; position: number } | undefined {
+  readAnnouncement(): { checkpointId: number; position: number; timestamp: number } | undefined {
     const header = this.#header;
     for (;;) {
       const before = Atomics.load(header, ANNOUNCE_SEQ);
@@ -435,9 +453,10 @@ export class RingReader {
       if ((before & 1) !== 0) continue; // the producer is writing it: a few stores away
       const checkpointId = Atomics.load(header, ANNOUNCE_ID);
       const position = Atomics.load(header, ANNOUNCE_POSITION);
+      const timestamp = this.#timestamps[ANNOUNCE_TIMESTAMP]!;
       if (Atomics.load(header, ANNOUNCE_SEQ) !== before) continue;
       this.#announceSeq = before;
-      return { checkpointId, position };
+      return { checkpointId, position, timestamp };
     }
   }
 

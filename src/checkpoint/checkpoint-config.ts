@@ -24,6 +24,11 @@ export interface CheckpointingOptions {
   numRetained?: number;
   /** Default 'exactly-once' (aligned barriers). */
   mode?: CheckpointingMode;
+  /**
+   * Unaligned checkpoints: barriers overtake in-flight data, which is stored with the checkpoint
+   * and replayed first on restore. Exactly-once mode and maxConcurrent 1 only. Default false.
+   */
+  unaligned?: boolean;
   /** Root directory for checkpoint files (`<directory>/<jobName>/chk-<n>/…`); omitted: in memory. */
   directory?: string;
   /** Stable name of the job under `directory`. Default: the job module's file name without extension. */
@@ -41,6 +46,7 @@ export interface CheckpointConfig {
   readonly retention: CheckpointRetention;
   readonly numRetained: number;
   readonly mode: CheckpointingMode;
+  readonly unaligned: boolean;
   readonly directory: string | undefined;
   readonly jobName: string | undefined;
   readonly resumeFrom: string | undefined;
@@ -61,7 +67,7 @@ export const MIN_CHECKPOINT_INTERVAL_MS = 10;
 
 const KNOWN = new Set([
   'interval', 'timeout', 'minPause', 'maxConcurrent', 'tolerableFailures', 'retention',
-  'numRetained', 'mode', 'directory', 'jobName', 'resumeFrom',
+  'numRetained', 'mode', 'unaligned', 'directory', 'jobName', 'resumeFrom',
 ]);
 
 function invalid(field: string, expected: string, got: unknown): WeirError {
@@ -112,6 +118,10 @@ export function resolveCheckpointing(options: unknown): CheckpointConfig | undef
     throw invalid('resumeFrom', "used with checkpointing.directory ('latest' looks there)", o.resumeFrom);
   }
   const maxConcurrent = integer('maxConcurrent', o.maxConcurrent, 1, CHECKPOINT_DEFAULTS.maxConcurrent);
+  const unaligned = o.unaligned ?? false;
+  if (typeof unaligned !== 'boolean') throw invalid('unaligned', 'a boolean', unaligned);
+  if (unaligned && mode !== 'exactly-once') throw invalid('unaligned', "used with mode 'exactly-once' (at-least-once never aligns)", unaligned);
+  if (unaligned && maxConcurrent !== 1) throw invalid('unaligned', 'used with maxConcurrent 1', unaligned);
   return {
     interval,
     timeout: integer('timeout', o.timeout, 1, CHECKPOINT_DEFAULTS.timeout),
@@ -121,6 +131,7 @@ export function resolveCheckpointing(options: unknown): CheckpointConfig | undef
     retention,
     numRetained: integer('numRetained', o.numRetained, 1, CHECKPOINT_DEFAULTS.numRetained),
     mode,
+    unaligned,
     directory: o.directory as string | undefined,
     jobName: o.jobName as string | undefined,
     resumeFrom: o.resumeFrom as string | undefined,

@@ -37,6 +37,10 @@ export interface CheckpointStats {
   readonly stateSize: number;
   /** Bytes this checkpoint wrote (Flink's checkpointed_size): less than stateSize when it reuses shared files. */
   readonly checkpointedSize: number;
+  /** In-flight data stored by an unaligned checkpoint (Flink's persisted_data). */
+  readonly persistedData: number;
+  /** Barriers overtook in-flight data (Flink's unaligned). */
+  readonly unaligned: boolean;
   readonly numAcknowledgedSubtasks: number;
   readonly externalPath?: string;
   readonly failureMessage?: string;
@@ -90,6 +94,7 @@ class PendingCheckpoint {
     readonly checkpointId: number,
     readonly triggerTimestamp: number,
     readonly awaiting: ReadonlySet<string>,
+    readonly unaligned: boolean,
   ) {}
   get complete(): boolean {
     return this.acks.size === this.awaiting.size;
@@ -244,13 +249,13 @@ export class CheckpointCoordinator {
 
   #trigger(now: number): void {
     const checkpointId = this.#nextId++;
-    const pending = new PendingCheckpoint(checkpointId, now, new Set(this.#subtasks.map((s) => s.key)));
+    const pending = new PendingCheckpoint(checkpointId, now, new Set(this.#subtasks.map((s) => s.key)), this.config.unaligned);
     pending.timer = this.#setTimer(
       () => this.#abort(pending, 'EXPIRED', `not completed within ${this.config.timeout} ms`),
       this.config.timeout,
     );
     this.#pending.set(checkpointId, pending);
-    const barrier = { checkpointId, timestamp: now, kind: 0, unaligned: false };
+    const barrier = { checkpointId, timestamp: now, kind: 0, unaligned: this.config.unaligned };
     for (const subtask of this.#subtasks) if (subtask.isSource) subtask.send({ type: 'trigger', barrier });
     this.#deps.onTriggered?.(checkpointId);
   }
@@ -315,6 +320,8 @@ export class CheckpointCoordinator {
       endToEndDurationMs: completedTimestamp - pending.triggerTimestamp,
       stateSize: metadata.stats.stateBytes,
       checkpointedSize: acks.reduce((sum, a) => sum + (a.persistedBytes ?? a.stateBytes), 0),
+      persistedData: acks.reduce((sum, a) => sum + (a.inFlightBytes ?? 0), 0),
+      unaligned: pending.unaligned,
       numAcknowledgedSubtasks: acks.length,
       externalPath,
       maxSyncMs: Math.max(0, ...acks.map((a) => a.syncMs)),
@@ -382,6 +389,8 @@ export class CheckpointCoordinator {
       endToEndDurationMs: this.#now() - pending.triggerTimestamp,
       stateSize: 0,
       checkpointedSize: 0,
+      persistedData: 0,
+      unaligned: pending.unaligned,
       numAcknowledgedSubtasks: pending.acks.size,
       failureMessage,
       maxSyncMs: 0,
@@ -413,10 +422,12 @@ function subtaskSnapshot(op: OperatorAck): SubtaskSnapshot {
     keyed?: OperatorAck['keyed'];
     sstFiles?: OperatorAck['sstFiles'];
     operatorState?: OperatorAck['operatorState'];
+    inputChannelState?: OperatorAck['inputChannelState'];
   } = {};
   if (op.keyGroupRange !== undefined) snapshot.keyGroupRange = op.keyGroupRange;
   if (op.keyed !== undefined) snapshot.keyed = op.keyed;
   if (op.sstFiles !== undefined) snapshot.sstFiles = op.sstFiles;
+  if (op.inputChannelState !== undefined) snapshot.inputChannelState = op.inputChannelState;
   if (op.operatorState !== undefined) snapshot.operatorState = op.operatorState;
   return snapshot;
 }

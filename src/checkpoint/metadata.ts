@@ -62,6 +62,8 @@ export interface SubtaskSnapshot {
   readonly sstFiles?: readonly SharedFileRef[];
   /** Operator (list) state: source splits, sink committables. */
   readonly operatorState?: StateHandle;
+  /** Unaligned checkpoints, on a chain's first operator: its input channels' in-flight frames. */
+  readonly inputChannelState?: StateHandle;
 }
 
 const KINDS: readonly string[] = ['checkpoint', 'savepoint', 'final'];
@@ -175,6 +177,7 @@ function canonicalSubtask(s: SubtaskSnapshot, at: string, fail: Fail): unknown {
     });
   }
   if (s.operatorState !== undefined) out.operatorState = canonicalHandle(s.operatorState, `${at}.operatorState`, fail);
+  if (s.inputChannelState !== undefined) out.inputChannelState = canonicalHandle(s.inputChannelState, `${at}.inputChannelState`, fail);
   return out;
 }
 
@@ -242,6 +245,7 @@ function fromJson(json: unknown, fail: Fail): CheckpointMetadata {
             });
           }
           if (s.operatorState !== undefined) out.operatorState = handle(s.operatorState, `${at}.operatorState`);
+          if (s.inputChannelState !== undefined) out.inputChannelState = handle(s.inputChannelState, `${at}.inputChannelState`);
           return out;
         }),
       };

@@ -49,17 +49,33 @@ export function planRestore(loaded: LoadedCheckpoint, graph: JobGraph): RestoreP
     }
   }
   const snapshots = new Map(metadata.operators.map((op) => [op.uid, op]));
+  // In-flight data of an unaligned checkpoint belongs to channels between particular subtasks.
+  if (metadata.operators.some((op) => op.subtasks.some((s) => s.inputChannelState !== undefined))) {
+    for (const op of metadata.operators) {
+      const now = nodes.get(op.uid)!.parallelism;
+      if (now !== op.parallelism) {
+        throw new WeirError(
+          'WEIR_CHECKPOINT_INCOMPATIBLE',
+          `checkpoint ${metadata.checkpointId} is unaligned and holds in-flight data; it can only be restored at the parallelism it was taken with ('${op.uid}' had ${op.parallelism}, now ${now}). Restore from an aligned checkpoint or a savepoint to rescale`,
+          { context: { checkpointId: metadata.checkpointId, operatorId: op.uid } },
+        );
+      }
+    }
+  }
   const sinkCommittables = new Map<string, readonly unknown[]>();
   const subtasks = new Map<string, SubtaskRestore>();
   for (const vertex of graph.vertices) {
     for (let subtaskIndex = 0; subtaskIndex < vertex.parallelism; subtaskIndex++) {
-      const operators: Record<string, { keyed: StateHandle[]; sstSnapshots: SstSnapshot[]; operatorState: unknown[] }> = {};
+      const operators: Record<string, { keyed: StateHandle[]; sstSnapshots: SstSnapshot[]; operatorState: unknown[]; inputChannelState?: StateHandle }> = {};
       for (const node of vertex.chain) {
         const snapshot = snapshots.get(node.uid);
         if (snapshot === undefined) continue;
         const lists = loaded.lists.get(node.uid) ?? [];
         if (node.transformation.kind === 'sink') {
           if (subtaskIndex === 0) sinkCommittables.set(node.uid, lists.flat());
+          // A sink heading its chain may carry the chain's in-flight input (unaligned checkpoints).
+          const inflight = snapshot.subtasks[subtaskIndex]?.inputChannelState;
+          if (inflight !== undefined) operators[node.uid] = { keyed: [], sstSnapshots: [], operatorState: [], inputChannelState: inflight };
           continue;
         }
         const range = keyGroupRangeFor(subtaskIndex, vertex.parallelism, graph.maxParallelism);
@@ -73,7 +89,13 @@ export function planRestore(loaded: LoadedCheckpoint, graph: JobGraph): RestoreP
             ? [{ keyGroupRange: s.keyGroupRange, files: s.sstFiles }]
             : [],
         );
-        operators[node.uid] = { keyed, sstSnapshots, operatorState: dealListState(lists, subtaskIndex, vertex.parallelism) };
+        const inputChannelState = snapshot.subtasks[subtaskIndex]?.inputChannelState;
+        operators[node.uid] = {
+          keyed,
+          sstSnapshots,
+          operatorState: dealListState(lists, subtaskIndex, vertex.parallelism),
+          ...(inputChannelState === undefined ? {} : { inputChannelState }),
+        };
       }
       subtasks.set(subtaskKey(vertex.index, subtaskIndex), { checkpointId: metadata.checkpointId, operators });
     }

@@ -27,6 +27,7 @@ export interface RunFlags {
   checkpointDir?: string;
   checkpointInterval?: string | number;
   mode?: string;
+  unaligned?: boolean;
   resume?: boolean;
   from?: string;
   jobName?: string;
@@ -93,7 +94,7 @@ function checkpointingFromFlags(flags: RunFlags): CheckpointingOptions | undefin
   const wanted =
     flags.checkpointDir !== undefined || flags.checkpointInterval !== undefined || flags.resume === true || flags.from !== undefined;
   if (!wanted) {
-    for (const [flag, value] of [['--mode', flags.mode], ['--job-name', flags.jobName], ['--num-retained', flags.numRetained]] as const) {
+    for (const [flag, value] of [['--mode', flags.mode], ['--job-name', flags.jobName], ['--num-retained', flags.numRetained], ['--unaligned', flags.unaligned]] as const) {
       if (value !== undefined) throw new UsageError(`${flag} needs checkpointing: add --checkpoint-dir or --checkpoint-interval`);
     }
     return undefined;
@@ -105,6 +106,7 @@ function checkpointingFromFlags(flags: RunFlags): CheckpointingOptions | undefin
   };
   if (flags.checkpointDir !== undefined) options.directory = String(flags.checkpointDir);
   if (flags.mode !== undefined) options.mode = String(flags.mode) as CheckpointingOptions['mode'];
+  if (flags.unaligned === true) options.unaligned = true;
   if (flags.jobName !== undefined) options.jobName = String(flags.jobName);
   const numRetained = integerFlag('num-retained', flags.numRetained);
   if (numRetained !== undefined) options.numRetained = numRetained;

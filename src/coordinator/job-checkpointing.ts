@@ -99,6 +99,7 @@ export async function loadCheckpoint(storage: CheckpointStorage, metadata: Check
     const perSubtask: Array<readonly unknown[]> = [];
     for (const subtask of op.subtasks) {
       if (subtask.keyed !== undefined) await storage.readState(subtask.keyed);
+      if (subtask.inputChannelState !== undefined) await storage.readState(subtask.inputChannelState);
       // SST files can be large: check they are there and whole; subtasks verify checksums as they link them.
       for (const file of subtask.sstFiles ?? []) await storage.checkStateSize(file.handle);
       perSubtask.push(subtask.operatorState === undefined ? [] : decodeListState(await storage.readState(subtask.operatorState)));

@@ -27,6 +27,8 @@ export interface OperatorAck {
   /** Incremental keyed state: the LSM tree's files in `shared/`. */
   readonly sstFiles?: readonly SharedFileRef[];
   readonly operatorState?: StateHandle;
+  /** Unaligned checkpoints, on the chain's first operator: the input channels' in-flight frames. */
+  readonly inputChannelState?: StateHandle;
 }
 
 /** Subtask → coordinator. */
@@ -45,6 +47,8 @@ export type FromSubtask =
       readonly stateBytes: number;
       /** Bytes this checkpoint wrote (new shared files, exclusive files; default stateBytes); stateBytes counts reused shared files too. */
       readonly persistedBytes?: number;
+      /** Unaligned checkpoints: bytes of in-flight data stored (Flink's persisted_data). */
+      readonly inFlightBytes?: number;
     }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string };
 
@@ -61,7 +65,13 @@ export interface SubtaskRestore {
   readonly operators: Readonly<
     Record<
       string,
-      { readonly keyed: readonly StateHandle[]; readonly sstSnapshots: readonly SstSnapshot[]; readonly operatorState: readonly unknown[] }
+      {
+        readonly keyed: readonly StateHandle[];
+        readonly sstSnapshots: readonly SstSnapshot[];
+        readonly operatorState: readonly unknown[];
+        /** Unaligned checkpoints: this subtask's input channel state (same parallelism only). */
+        readonly inputChannelState?: StateHandle;
+      }
     >
   >;
 }

@@ -8,7 +8,9 @@ import { buildJobGraph } from '../graph/job-graph.ts';
 import { loadKeyHasher } from '../state/key-groups.ts';
 import { loadJobDefinition } from '../graph/job-definition.ts';
 import { InputGate, type InputHandler } from '../channels/input-gate.ts';
-import { recordCodecByName } from '../channels/record-codec.ts';
+import { recordCodecByName, type RecordCodec } from '../channels/record-codec.ts';
+import { replayChannelState } from '../channels/channel-state-capture.ts';
+import { deserialize } from 'node:v8';
 import { Doorbell } from '../channels/doorbell.ts';
 import { createOperatorChain, type OperatorChain } from './operator-chain.ts';
 import { isWeirError } from './operators/stream-operator.ts';
@@ -21,8 +23,12 @@ import type { OperatorMetrics, TaskResult, TaskSpec } from './task-spec.ts';
 
 /** Frames processed per gate poll; after each poll outputs are flushed. */
 const FRAMES_PER_POLL = 1024;
+/** One wait for output room, between checks for cancellation, failures and barrier announcements. */
+const ROOM_WAIT_SLICE_MS = 5;
 /** Give the worker's event loop a turn (stdout, timers) at least this often while busy. */
 const YIELD_EVERY_MS = 20;
+/** ... and this often while a checkpoint's asynchronous phase (file I/O) is in flight. */
+const PERSIST_YIELD_EVERY_MS = 2;
 /** Upper bound of one idle sleep; the doorbell wakes the subtask earlier. */
 const IDLE_SLEEP_MS = 200;
 /** How long an idle subtask polls its inputs before it sleeps on its doorbell. */
@@ -88,7 +94,8 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       await runSource(loop);
     } else {
       const alignment = spec.checkpointing?.mode === 'at-least-once' ? 'at-least-once' : 'aligned';
-      await runInputs(loop, new InputGate(spec.inputs, codec, alignment));
+      const inflight = await restoredChannelState(spec, chain, store);
+      await runInputs(loop, new InputGate(spec.inputs, codec, alignment), inflight === undefined ? undefined : { channels: inflight, codec });
     }
     for (const operator of chain.operators) await operator.finish();
     for (const writer of chain.writers) {
@@ -140,6 +147,11 @@ async function runSource({ control, chain, doorbell, isCanceled, checkpointer }:
   for (;;) {
     if (isCanceled()) throw canceled();
     injectBarriers(checkpointer);
+    if (!outputsHaveRoom(chain)) {
+      flush(chain);
+      await waitForRoom(chain);
+      continue;
+    }
     const status = source.poll();
     control.reportProgress(source.recordsOut);
     if (status === 'end') return;
@@ -160,7 +172,29 @@ async function runSource({ control, chain, doorbell, isCanceled, checkpointer }:
   }
 }
 
-async function runInputs({ chain, doorbell, isCanceled, checkpointer }: Loop, gate: InputGate): Promise<void> {
+/** The in-flight input an unaligned checkpoint stored for this subtask, if restoring from one. */
+async function restoredChannelState(spec: TaskSpec, chain: OperatorChain, store: StateStore | undefined): Promise<Uint8Array[] | undefined> {
+  const head = chain.operators[0];
+  const handle = head === undefined ? undefined : spec.restore?.operators[head.node.uid]?.inputChannelState;
+  if (handle === undefined || store === undefined) return undefined;
+  const channels = deserialize(await store.readState(handle)) as unknown;
+  if (!Array.isArray(channels) || !channels.every((c) => c instanceof Uint8Array)) {
+    throw new WeirError('WEIR_CHECKPOINT_CORRUPT', `the channel state file ${handle.path || '(inline)'} of '${head!.node.uid}' is not a list of byte arrays`);
+  }
+  if (channels.length !== spec.inputs.length) {
+    throw new WeirError(
+      'WEIR_CHECKPOINT_INCOMPATIBLE',
+      `'${head!.node.uid}' subtask ${spec.subtaskIndex} stored in-flight data of ${channels.length} input channels, it now has ${spec.inputs.length}`,
+    );
+  }
+  return channels as Uint8Array[];
+}
+
+async function runInputs(
+  { chain, doorbell, isCanceled, checkpointer }: Loop,
+  gate: InputGate,
+  inflight: { channels: Uint8Array[]; codec: RecordCodec } | undefined,
+): Promise<void> {
   const head = chain.head;
   const first = chain.operators[0];
   const keyedHead = first instanceof KeyedOperator ? first : undefined;
@@ -176,16 +210,33 @@ async function runInputs({ chain, doorbell, isCanceled, checkpointer }: Loop, ga
       }
       checkpointer.checkpoint(barrier);
     },
+    channelStateComplete: (state) => checkpointer?.channelStateComplete(state),
   };
+  const outputsAvailable = () => outputsHaveRoom(chain);
+  // Restored from an unaligned checkpoint: the in-flight records go first, before any new input.
+  if (inflight !== undefined) {
+    replayChannelState(inflight.channels, inflight.codec, handler);
+    flush(chain);
+  }
   let lastYield = performance.now();
   while (!gate.finished) {
     if (isCanceled()) throw canceled();
     throwIfFailed(checkpointer);
-    const processed = gate.poll(handler, FRAMES_PER_POLL);
+    // Outputs full (backpressure): wait for room between records, still taking part in checkpoints.
+    if (!outputsAvailable()) {
+      gate.checkAnnouncements(handler);
+      flush(chain);
+      await waitForRoom(chain);
+      continue;
+    }
+    // While a snapshot is being written, its I/O steps each need an event-loop turn: yield often.
+    const slice = checkpointer?.persisting === true ? PERSIST_YIELD_EVERY_MS : YIELD_EVERY_MS;
+    const processed = gate.poll(handler, FRAMES_PER_POLL, outputsAvailable, lastYield + slice);
     flush(chain);
+    if (gate.stalledOnOutput) continue;
     if (processed > 0) {
       const now = performance.now();
-      if (now - lastYield >= YIELD_EVERY_MS) {
+      if (now - lastYield >= slice) {
         await yieldToEventLoop();
         lastYield = performance.now();
       }
@@ -208,6 +259,21 @@ async function runInputs({ chain, doorbell, isCanceled, checkpointer }: Loop, ga
 
 function flush(chain: OperatorChain): void {
   for (const writer of chain.writers) writer.flush();
+}
+
+function outputsHaveRoom(chain: OperatorChain): boolean {
+  for (const writer of chain.writers) if (!writer.hasRoom()) return false;
+  return true;
+}
+
+/** Waits a short while for room in the first full output; the event loop runs meanwhile. */
+async function waitForRoom(chain: OperatorChain): Promise<void> {
+  for (const writer of chain.writers) {
+    if (!writer.hasRoom()) {
+      await writer.waitForRoomAsync(ROOM_WAIT_SLICE_MS);
+      return;
+    }
+  }
 }
 
 function canceled(): WeirError {

@@ -11,6 +11,7 @@ import { toErrorRecord, WeirError } from '../errors.ts';
 import { armFaultPoint } from '../fault-points.ts';
 import type { Barrier } from '../channels/frame-codec.ts';
 import type { Doorbell } from '../channels/doorbell.ts';
+import type { CapturedChannelState } from '../channels/channel-state-capture.ts';
 import type { StateStore } from '../storage/state-store.ts';
 import { encodeKeyedStateFile, readKeyGroups } from '../storage/state-file.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
@@ -32,6 +33,8 @@ export class TaskCheckpointer {
   /** Notifications are handled one at a time, in order. */
   #notifications: Promise<void> = Promise.resolve();
   readonly #persisting = new Set<Promise<void>>();
+  /** Unaligned checkpoints waiting for their input channel state, by checkpoint id. */
+  readonly #channelStates = new Map<number, (state: CapturedChannelState | undefined) => void>();
 
   constructor(chain: OperatorChain, store: StateStore, port: MessagePort, doorbell: Doorbell, subtaskIndex: number) {
     this.#chain = chain;
@@ -66,9 +69,27 @@ export class TaskCheckpointer {
     }
     const syncMs = performance.now() - started;
     const startDelayMs = Math.max(0, Date.now() - barrier.timestamp);
-    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs);
+    let channelState: Promise<CapturedChannelState | undefined> | undefined;
+    if (barrier.unaligned && this.#chain.source === undefined) {
+      // A newer checkpoint drops the capture of an unfinished older one.
+      for (const [id, resolve] of this.#channelStates) if (id < barrier.checkpointId) resolve(undefined);
+      channelState = new Promise((resolve) => this.#channelStates.set(barrier.checkpointId, resolve));
+    }
+    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs, channelState);
     this.#persisting.add(persisting);
     void persisting.finally(() => this.#persisting.delete(persisting));
+  }
+
+  /** Unaligned checkpoints: the input gate placed every channel's barrier; this is the in-flight data. */
+  channelStateComplete(state: CapturedChannelState): void {
+    const resolve = this.#channelStates.get(state.checkpointId);
+    this.#channelStates.delete(state.checkpointId);
+    resolve?.(state);
+  }
+
+  /** True while a snapshot is being written: the run loop then gives the event loop more turns. */
+  get persisting(): boolean {
+    return this.#persisting.size > 0;
   }
 
   /** Waits for snapshots still being written (so their acknowledgements are sent) and notifications. */
@@ -108,12 +129,19 @@ export class TaskCheckpointer {
     }
   }
 
-  async #persist(checkpointId: number, snapshots: OperatorSnapshotData[], syncMs: number, startDelayMs: number): Promise<void> {
+  async #persist(
+    checkpointId: number,
+    snapshots: OperatorSnapshotData[],
+    syncMs: number,
+    startDelayMs: number,
+    channelState: Promise<CapturedChannelState | undefined> | undefined,
+  ): Promise<void> {
     const started = performance.now();
     try {
       const operators: OperatorAck[] = [];
       let stateBytes = 0;
       let persistedBytes = 0;
+      let inFlightBytes = 0;
       for (const snapshot of snapshots) {
         const base = `${snapshot.uid}-${this.#subtaskIndex}`;
         const ack: {
@@ -149,7 +177,24 @@ export class TaskCheckpointer {
         }
         operators.push(ack);
       }
-      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes });
+      if (channelState !== undefined) {
+        const state = await channelState;
+        if (state === undefined) throw new WeirError('WEIR_CHECKPOINT_FAILED', `checkpoint ${checkpointId} was subsumed before its channel state was complete`);
+        const bytes = state.channels.reduce((sum, c) => sum + c.length, 0);
+        if (bytes > 0) {
+          const uid = this.#chain.operators[0]!.node.uid;
+          const handle = await this.#store.writeState(checkpointId, `${uid}-${this.#subtaskIndex}.channels`, serialize(state.channels));
+          const existing = operators.findIndex((a) => a.uid === uid);
+          const base = existing >= 0 ? operators[existing]! : { uid };
+          const ack: OperatorAck = { ...base, inputChannelState: handle };
+          if (existing >= 0) operators[existing] = ack;
+          else operators.push(ack);
+          stateBytes += handle.bytes;
+          persistedBytes += handle.bytes;
+          inFlightBytes = bytes;
+        }
+      }
+      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes, inFlightBytes });
     } catch (error) {
       const record = toErrorRecord(error);
       this.#send({ type: 'decline', checkpointId, reason: `${record.code ?? record.name}: ${record.message}` });

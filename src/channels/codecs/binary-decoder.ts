@@ -54,6 +54,13 @@ export class BinaryRecordDecoder implements RecordDecoder {
     this.#shapes = [];
   }
 
+  /** A decoder in this one's state (same shape dictionary), to read ahead without disturbing it. */
+  clone(): BinaryRecordDecoder {
+    const copy = new BinaryRecordDecoder(this.#codecName);
+    copy.#shapes = [...this.#shapes];
+    return copy;
+  }
+
   // One dispatch per value; the tag ranges are tested most frequent first.
   #value(): unknown {
     const tag = this.#bytes[this.#pos++]!;

@@ -33,6 +33,7 @@ test('an interval alone gets Flink’s defaults for everything else', () => {
     directory: undefined,
     jobName: undefined,
     resumeFrom: undefined,
+    unaligned: false,
   });
   assert.equal(CHECKPOINT_DEFAULTS, {
     timeout: 600_000,
@@ -58,6 +59,7 @@ test('every option given is kept as given', () => {
     directory: '/tmp/chk',
     jobName: 'my.job_1-x',
     resumeFrom: 'latest',
+    unaligned: false,
   };
   assert.equal(resolveCheckpointing(options), options);
   assert.equal(resolveCheckpointing({ interval: 100, resumeFrom: '/tmp/chk/job/chk-3' })?.resumeFrom, '/tmp/chk/job/chk-3');
@@ -106,7 +108,9 @@ test('enumerated and string options are validated with messages naming the field
 
 test('unknown keys are rejected, naming the key and the known ones', () => {
   invalidOption({ interval: 1000, intervall: 5 }, /^unknown option 'checkpointing\.intervall' \(known: interval, timeout, .*resumeFrom\)$/, 'checkpointing.intervall');
-  invalidOption({ interval: 1000, unaligned: true }, /unknown option 'checkpointing\.unaligned'/);
+  invalidOption({ interval: 1000, unaligned: 'yes' }, /checkpointing\.unaligned must be a boolean/, 'checkpointing.unaligned');
+  invalidOption({ interval: 1000, unaligned: true, mode: 'at-least-once' }, /unaligned must be used with mode 'exactly-once'/, 'checkpointing.unaligned');
+  invalidOption({ interval: 1000, unaligned: true, maxConcurrent: 2 }, /unaligned must be used with maxConcurrent 1/, 'checkpointing.unaligned');
 });
 
 test('checkpointing options must be an object', () => {

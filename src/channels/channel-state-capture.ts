@@ -1,0 +1,151 @@
+/**
+ * What an unaligned checkpoint stores of an input gate's in-flight data (Flink's channel state).
+ * The checkpoint starts at the first barrier the gate hears of — announced through a ring header
+ * ahead of the data queued before it (RingWriter.announceBarrier), or met in band. From then on,
+ * per input channel, the frames that precede that channel's barrier and are processed after the
+ * snapshot belong to the checkpoint: the unread ones are copied out of the ring when the barrier's
+ * position becomes known, the ones read before that are copied as they are read ("spilled").
+ * Nothing blocks: the records are processed as usual, and on restore the stored frames are
+ * replayed before any new input (`replayChannelState`). Consumer subtask's worker thread; used
+ * by InputGate and the subtask runner.
+ */
+import { FRAME_KEYED_RECORD, FRAME_RECORD, forEachFrame, KEY_GROUP_PREFIX_BYTES, type Barrier } from './frame-codec.ts';
+import type { RecordCodec } from './record-codec.ts';
+
+/** Where replayed records go (the InputGate's handler). */
+export interface ReplayTarget {
+  processRecord(record: unknown): void;
+  processKeyedRecord(record: unknown, keyGroup: number): void;
+}
+
+/**
+ * After a restore from an unaligned checkpoint, before any new input: feeds the stored in-flight
+ * records of every channel to the operators, channel by channel in stored order. Returns the
+ * number of records replayed.
+ */
+export function replayChannelState(channels: readonly Uint8Array[], codec: RecordCodec, target: ReplayTarget): number {
+  let records = 0;
+  for (const bytes of channels) {
+    const decoder = codec.createDecoder();
+    forEachFrame(bytes, (type, offset, length) => {
+      if (type === FRAME_RECORD) {
+        target.processRecord(decoder.decode(bytes, offset, length));
+        records++;
+      } else if (type === FRAME_KEYED_RECORD) {
+        const keyGroup = bytes[offset]! | (bytes[offset + 1]! << 8);
+        target.processKeyedRecord(decoder.decode(bytes, offset + KEY_GROUP_PREFIX_BYTES, length - KEY_GROUP_PREFIX_BYTES), keyGroup);
+        records++;
+      }
+    });
+  }
+  return records;
+}
+
+/** The completed channel state of one checkpoint: per input channel, raw frames (frame-codec). */
+export interface CapturedChannelState {
+  readonly checkpointId: number;
+  readonly channels: Uint8Array[];
+}
+
+const enum Phase {
+  /** No checkpoint in progress, or this channel's barrier has been placed. */
+  Done,
+  /** After the snapshot, before this channel's barrier: frames read now are copied. */
+  Spilling,
+}
+
+export class ChannelStateCapture {
+  readonly #phase: Phase[];
+  readonly #chunks: Uint8Array[][];
+  readonly #ended: boolean[];
+  #current: Barrier | undefined;
+  /** Highest checkpoint id started; barriers at or below it are stale (or already handled). */
+  #started = -1;
+  #spilling = 0;
+
+  constructor(channels: number) {
+    this.#phase = new Array<Phase>(channels).fill(Phase.Done);
+    this.#chunks = Array.from({ length: channels }, () => []);
+    this.#ended = new Array<boolean>(channels).fill(false);
+  }
+
+  /** True while `channel`'s frames must be copied as they are read. */
+  isSpilling(channel: number): boolean {
+    return this.#phase[channel] === Phase.Spilling;
+  }
+
+  /** The checkpoint whose channel state is being captured, if any. */
+  get current(): Barrier | undefined {
+    return this.#current;
+  }
+
+  /**
+   * True when a barrier of this id on `channel` still matters: it starts a checkpoint or places
+   * this channel's (channel −1: only whether it starts one).
+   */
+  wants(channel: number, checkpointId: number): boolean {
+    return checkpointId > this.#started || (checkpointId === this.#current?.checkpointId && this.#phase[channel] === Phase.Spilling);
+  }
+
+  /**
+   * `channel`'s barrier is known and `unread` holds the frames between the read position and it
+   * (call `begin` first for a new checkpoint).
+   */
+  onBarrier(channel: number, barrier: Barrier, unread: Uint8Array): void {
+    if (this.#current === undefined || barrier.checkpointId !== this.#current.checkpointId) return;
+    if (this.#phase[channel] === Phase.Spilling) {
+      if (unread.length > 0) this.#chunks[channel]!.push(unread);
+      this.#phase[channel] = Phase.Done;
+      this.#spilling--;
+    }
+  }
+
+  /** A frame read from a spilling channel (its bytes, header included). */
+  spill(channel: number, frame: Uint8Array): void {
+    this.#chunks[channel]!.push(frame);
+  }
+
+  /** `channel` ended: it carries nothing more before any barrier. */
+  onEndOfPartition(channel: number): void {
+    this.#ended[channel] = true;
+    if (this.#phase[channel] === Phase.Spilling) {
+      this.#phase[channel] = Phase.Done;
+      this.#spilling--;
+    }
+  }
+
+  /** The finished capture, once every channel's barrier was placed (returned once). */
+  takeComplete(): CapturedChannelState | undefined {
+    if (this.#current === undefined || this.#spilling > 0) return undefined;
+    const checkpointId = this.#current.checkpointId;
+    const channels = this.#chunks.map((chunks) => concat(chunks));
+    for (const chunks of this.#chunks) chunks.length = 0;
+    this.#current = undefined;
+    return { checkpointId, channels };
+  }
+
+  /** Starts capturing checkpoint `barrier` (a newer one drops an unfinished older capture). */
+  begin(barrier: Barrier): void {
+    this.#current = barrier;
+    this.#started = barrier.checkpointId;
+    this.#spilling = 0;
+    for (let c = 0; c < this.#phase.length; c++) {
+      this.#chunks[c]!.length = 0;
+      this.#phase[c] = this.#ended[c] ? Phase.Done : Phase.Spilling;
+      if (!this.#ended[c]) this.#spilling++;
+    }
+  }
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
