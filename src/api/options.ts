@@ -7,6 +7,8 @@ import { UPPER_BOUND_MAX_PARALLELISM } from '../state/key-groups.ts';
 import { resolveCheckpointing, type CheckpointConfig, type CheckpointingOptions } from '../checkpoint/checkpoint-config.ts';
 import type { JobProgress } from '../coordinator/job-coordinator.ts';
 import { FAULT_POINTS, type FaultInjection } from '../coordinator/fault-injector.ts';
+import { BufferDebloater } from '../channels/buffer-debloater.ts';
+import type { DebloatSettings } from '../channels/debloat-driver.ts';
 import type { CheckpointStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { validateRestartStrategy, type RestartStrategyOptions } from '../coordinator/restart-strategy.ts';
 
@@ -27,6 +29,12 @@ export interface RunOptions {
   cancelGraceMs?: number;
   /** Keyed state backend: 'heap' (default; Flink's HashMap backend) or 'lsm' (Weir's LSM tree). */
   stateBackend?: 'heap' | 'lsm';
+  /**
+   * Buffer debloating (Flink's): each input channel's usable ring bytes follow about `targetMs`
+   * of the consuming subtask's throughput, so in-flight data (and aligned checkpoint time under
+   * backpressure) stays bounded. `true` takes Flink's defaults. Default off.
+   */
+  debloat?: boolean | DebloatSettings;
   /** LSM backend settings. */
   lsm?: {
     /** Bytes of memtable plus block cache per keyed subtask. Default 64 MiB. */
@@ -62,7 +70,7 @@ export const RUN_OPTION_DEFAULTS = {
 
 const KNOWN = new Set([
   'parallelism', 'maxParallelism', 'params', 'ringBytes', 'recordCodec', 'signal', 'cancelGraceMs',
-  'stateBackend', 'lsm', 'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'onProgress', 'faultInjection',
+  'debloat', 'stateBackend', 'lsm', 'checkpointing', 'restartStrategy', 'onWarning', 'onCheckpoint', 'onProgress', 'faultInjection',
 ]);
 
 export interface ResolvedRunOptions {
@@ -70,6 +78,7 @@ export interface ResolvedRunOptions {
   readonly maxParallelism: number | undefined;
   readonly params: Readonly<Record<string, string>>;
   readonly ringBytes: number;
+  readonly debloat: DebloatSettings | undefined;
   readonly recordCodec: string | undefined;
   readonly signal: AbortSignal | undefined;
   readonly cancelGraceMs: number;
@@ -146,6 +155,7 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
     maxParallelism,
     params,
     ringBytes,
+    debloat: resolveDebloat(options.debloat, ringBytes),
     recordCodec: options.recordCodec,
     signal: options.signal,
     cancelGraceMs,
@@ -160,6 +170,25 @@ export function resolveRunOptions(options: RunOptions = {}): ResolvedRunOptions 
 }
 
 export const DEFAULT_LSM_MEMORY_BUDGET = 64 * 1024 * 1024;
+
+const DEBLOAT_KEYS = ['targetMs', 'periodMs', 'samples', 'thresholdPercent', 'minBytes', 'maxBytes'] as const;
+
+function resolveDebloat(value: unknown, ringBytes: number): DebloatSettings | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value !== true && (typeof value !== 'object' || value === null)) throw invalid('debloat', 'a boolean or an object', value);
+  const settings = (value === true ? {} : value) as Record<string, unknown>;
+  for (const key of Object.keys(settings)) {
+    if (!(DEBLOAT_KEYS as readonly string[]).includes(key)) {
+      throw new WeirError('WEIR_INVALID_OPTION', `unknown option 'debloat.${key}' (known: ${DEBLOAT_KEYS.join(', ')})`, { context: { option: `debloat.${key}` } });
+    }
+  }
+  const resolved = { ...settings } as DebloatSettings;
+  const maxBytes = resolved.maxBytes ?? ringBytes;
+  if (typeof maxBytes !== 'number' || maxBytes > ringBytes) throw invalid('debloat.maxBytes', `at most ringBytes (${ringBytes})`, maxBytes);
+  // The debloater validates every field (WEIR_INVALID_OPTION naming it); built once here to fail early.
+  new BufferDebloater({ channels: 1, ...resolved, minBytes: resolved.minBytes ?? Math.min(1024, maxBytes), maxBytes });
+  return resolved;
+}
 
 function resolveStateBackend(kind: unknown, lsm: unknown): ResolvedRunOptions['stateBackend'] {
   if (kind !== undefined && kind !== 'heap' && kind !== 'lsm') throw invalid('stateBackend', "'heap' or 'lsm'", kind);

@@ -17,6 +17,7 @@ export async function run(job: string | URL, options: RunOptions = {}): Promise<
     maxParallelism: resolved.maxParallelism,
     params: resolved.params,
     ringBytes: resolved.ringBytes,
+    debloat: resolved.debloat,
     recordCodec,
     cancelGraceMs: resolved.cancelGraceMs,
     signal: resolved.signal,

@@ -8,6 +8,7 @@
 import { WeirError } from '../errors.ts';
 import { BarrierAligner, type AlignmentMode } from './barrier-aligner.ts';
 import { ChannelStateCapture, type CapturedChannelState } from './channel-state-capture.ts';
+import { DebloatDriver, type DebloatSettings } from './debloat-driver.ts';
 import {
   FRAME_BARRIER,
   FRAME_END_OF_PARTITION,
@@ -59,14 +60,17 @@ export class InputGate {
   #timedOut = false;
   #open: number;
   #next = 0;
+  /** Buffer debloating of this gate's channels (undefined: off); the run loop pauses it when the gate runs dry. */
+  readonly debloat: DebloatDriver | undefined;
   /** Records read per channel, for metrics and tests. */
   readonly recordsPerChannel: number[];
 
-  constructor(rings: readonly SharedArrayBuffer[], codec: RecordCodec, alignment: AlignmentMode = 'aligned') {
+  constructor(rings: readonly SharedArrayBuffer[], codec: RecordCodec, alignment: AlignmentMode = 'aligned', debloat?: DebloatSettings) {
     this.#aligner = new BarrierAligner(rings.length, alignment);
     this.#capture = new ChannelStateCapture(rings.length);
     this.#codec = codec;
     this.#captureEncoders = rings.map(() => undefined);
+    this.debloat = debloat === undefined || rings.length === 0 ? undefined : new DebloatDriver(rings, debloat);
     this.#readers = rings.map((ring) => new RingReader(ring));
     this.#decoders = rings.map(() => codec.createDecoder());
     this.#ended = rings.map(() => false);
@@ -100,6 +104,7 @@ export class InputGate {
       idleChannels = n === 0 ? idleChannels + 1 : 0;
     }
     this.#completeCapture(handler);
+    this.debloat?.maybeUpdate();
     return processed;
   }
 
@@ -215,6 +220,7 @@ export class InputGate {
     const decoder = this.#decoders[channel]!;
     const bytes = reader.bytes;
     let count = 0;
+    const start = reader.position;
     try {
       while (count < FRAMES_PER_TURN) {
         // A slow operator may take long over a turn: between records, hear of unaligned barriers,
@@ -262,6 +268,7 @@ export class InputGate {
           this.#ended[channel] = true;
           this.#open--;
           this.#capture.onEndOfPartition(channel);
+          this.debloat?.channelEnded(channel);
           const complete = this.#aligner.onEndOfPartition(channel);
           if (complete !== undefined) handler.processBarrier(complete);
           break;
@@ -271,6 +278,7 @@ export class InputGate {
       }
     } finally {
       reader.release();
+      this.debloat?.recordConsumed(channel, (reader.position - start) >>> 0);
     }
     return count;
   }

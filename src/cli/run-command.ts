@@ -28,6 +28,7 @@ export interface RunFlags {
   checkpointInterval?: string | number;
   mode?: string;
   unaligned?: boolean;
+  debloat?: boolean;
   resume?: boolean;
   from?: string;
   jobName?: string;
@@ -84,6 +85,7 @@ export function flagsToOptions(flags: RunFlags): RunOptions {
     if (options.stateBackend !== 'lsm') throw new UsageError('--lsm-incremental needs --state-backend lsm');
     options.lsm = { ...options.lsm, incremental: value === 'true' };
   }
+  if (flags.debloat === true) options.debloat = true;
   const checkpointing = checkpointingFromFlags(flags);
   if (checkpointing !== undefined) options.checkpointing = checkpointing;
   if (flags.restartStrategy !== undefined) options.restartStrategy = parseRestartStrategyFlag(String(flags.restartStrategy));

@@ -5,6 +5,7 @@
  * start; with checkpointing it owns the CheckpointCoordinator, resumes from retained
  * checkpoints, and commits a bounded job's final sink output.
  */
+import type { DebloatSettings } from '../channels/debloat-driver.ts';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,6 +45,8 @@ export interface JobConfig {
   readonly params: Readonly<Record<string, string>>;
   readonly ringBytes: number;
   readonly recordCodec: string;
+  /** Buffer debloating of every input gate; undefined: off. */
+  readonly debloat: DebloatSettings | undefined;
   /** How long cancelled subtasks get to stop by themselves before their threads are terminated. */
   readonly cancelGraceMs: number;
   readonly signal: AbortSignal | undefined;
@@ -173,6 +176,7 @@ class JobRun {
         planConfig: this.#planConfig,
         ringBytes: config.ringBytes,
         recordCodec: config.recordCodec,
+        debloat: config.debloat,
         checkpointing:
           config.checkpointing === undefined || this.#storage === undefined
             ? undefined

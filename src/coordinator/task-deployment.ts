@@ -4,6 +4,7 @@
  * every edge, and hands each side its ends in a fixed order. Main thread, called by the job
  * coordinator before scheduling.
  */
+import type { DebloatSettings } from '../channels/debloat-driver.ts';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createDoorbell } from '../channels/doorbell.ts';
 import { createRingBuffer } from '../channels/ring-buffer.ts';
@@ -21,6 +22,7 @@ export interface DeploymentConfig {
   readonly planConfig: PlanConfig;
   readonly ringBytes: number;
   readonly recordCodec: string;
+  readonly debloat: DebloatSettings | undefined;
   readonly checkpointing: TaskCheckpointing | undefined;
   readonly stateBackend: StateBackendConfig;
   /** By subtask key: what each subtask restores (this attempt restores from a checkpoint). */
@@ -78,6 +80,7 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
           vertexName: vertex.name,
           subtaskIndex,
           recordCodec: config.recordCodec,
+          ...(config.debloat === undefined ? {} : { debloat: config.debloat }),
           control: createTaskControl(),
           doorbell: doorbells[vertex.index]![subtaskIndex]!,
           inputs: inputs[vertex.index]![subtaskIndex]!,

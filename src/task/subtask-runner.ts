@@ -95,7 +95,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
     } else {
       const alignment = spec.checkpointing?.mode === 'at-least-once' ? 'at-least-once' : 'aligned';
       const inflight = await restoredChannelState(spec, chain, store);
-      await runInputs(loop, new InputGate(spec.inputs, codec, alignment), inflight === undefined ? undefined : { channels: inflight, codec });
+      await runInputs(loop, new InputGate(spec.inputs, codec, alignment, spec.debloat), inflight === undefined ? undefined : { channels: inflight, codec });
     }
     for (const operator of chain.operators) await operator.finish();
     for (const writer of chain.writers) {
@@ -244,6 +244,7 @@ async function runInputs(
     }
     // Nothing to read. A producer that keeps up publishes again within microseconds, while a
     // wake-up through the doorbell and the event loop costs tens of them: poll briefly first.
+    gate.debloat?.pauseMeasurement(); // idle: throughput is measured over busy time only
     if (spinForData(gate, SPIN_MS)) continue;
     // Still nothing: announce that we sleep, check once more, then wait for a producer or the
     // coordinator to ring (see Doorbell for why no wake-up is lost).

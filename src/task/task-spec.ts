@@ -3,6 +3,7 @@
  * structured-clone-safe (SharedArrayBuffers are shared, not copied). Built on the main thread
  * by the coordinator, read on the worker thread by the subtask runner.
  */
+import type { DebloatSettings } from '../channels/debloat-driver.ts';
 import type { MessagePort } from 'node:worker_threads';
 import type { ErrorRecord } from '../errors.ts';
 import type { StateStoreDescriptor } from '../storage/state-store.ts';
@@ -19,6 +20,8 @@ export interface TaskSpec {
   readonly vertexName: string;
   readonly subtaskIndex: number;
   readonly recordCodec: string;
+  /** Buffer debloating of this subtask's input gate (absent: off). */
+  readonly debloat?: DebloatSettings;
   /** TaskControl words (cancellation), written by the coordinator. */
   readonly control: SharedArrayBuffer;
   /** This subtask's doorbell: producers and the coordinator ring it to wake the subtask. */

@@ -62,6 +62,34 @@ for (const backend of ['heap', 'lsm'] as const) {
   });
 }
 
+test('buffer debloating (aligned, and with unaligned) under backpressure: worker kills leave the committed output exact', async () => {
+  for (const unaligned of [false, true]) {
+    const seed = testSeed(`debloat unaligned=${unaligned}`);
+    const dir = mkdtempSync(join(tmpdir(), 'weir-debloat-'));
+    const count = 30_000;
+    let completed = 0;
+    try {
+      const result = await within(
+        120_000,
+        run(fixtureJob('running-count.ts'), {
+          ...options(dir, count, {}),
+          debloat: { periodMs: 50, minBytes: 2048 },
+          checkpointing: { interval: 50, directory: join(dir, 'chk'), unaligned },
+          faultInjection: { seed, kills: 2, maxDelayMs: 1500, points: ['random', 'after-trigger'] },
+          onCheckpoint: (stats) => {
+            if (stats.status === 'COMPLETED') completed++;
+          },
+        }),
+      );
+      assert.is(result.status, 'FINISHED');
+      assert.ok(completed >= 1, `unaligned=${unaligned}: a checkpoint completed`);
+      sameLines(committedLines(join(dir, 'out')), expectedRunningCount(count, KEYS));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
+
 test('an unaligned checkpoint with in-flight data cannot be restored at another parallelism: a clear error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'weir-unaligned-'));
   try {

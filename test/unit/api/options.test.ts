@@ -22,6 +22,7 @@ test('no options resolve to the documented defaults', () => {
     maxParallelism: undefined,
     params: {},
     ringBytes: 256 * 1024,
+    debloat: undefined,
     recordCodec: undefined,
     signal: undefined,
     cancelGraceMs: 5000,
@@ -54,6 +55,7 @@ test('valid options are passed through', () => {
     maxParallelism: 64,
     params: { out: '/tmp/x', empty: '' },
     ringBytes: 1024,
+    debloat: undefined,
     recordCodec: 'json',
     signal,
     cancelGraceMs: 0,
@@ -65,6 +67,16 @@ test('valid options are passed through', () => {
     onProgress: undefined,
     faultInjection: undefined,
   });
+});
+
+test('debloat: true takes the defaults, an object is validated field by field, naming the field', () => {
+  assert.equal(resolveRunOptions({ debloat: true }).debloat, {});
+  assert.is(resolveRunOptions({ debloat: false }).debloat, undefined);
+  assert.equal(resolveRunOptions({ debloat: { targetMs: 500, periodMs: 100 } }).debloat, { targetMs: 500, periodMs: 100 });
+  rejects({ debloat: 'yes' }, 'debloat', /debloat must be a boolean or an object/);
+  rejects({ debloat: { target: 5 } }, 'debloat.target', /unknown option 'debloat\.target' \(known: targetMs/);
+  rejects({ debloat: { maxBytes: 2 ** 20 } }, 'debloat.maxBytes', /at most ringBytes/);
+  rejects({ debloat: { samples: 0 } }, 'debloat.samples', /samples/);
 });
 
 test('params are copied: changing the caller’s object later does not change the job’s params', () => {
