@@ -31,6 +31,28 @@ export class BarrierAligner {
     this.#ended = new Array<boolean>(channels).fill(false);
   }
 
+  /** Highest checkpoint id whose alignment completed or was cancelled. */
+  get done(): number {
+    return this.#done;
+  }
+
+  /** The barrier being aligned, if any. */
+  get current(): Barrier | undefined {
+    return this.#current;
+  }
+
+  /**
+   * Gives up aligning the current barrier (it switches to unaligned): unblocks every channel and
+   * returns which channels had delivered it; later copies of it are stale here.
+   */
+  abandon(): boolean[] {
+    const delivered = this.#delivered.map((d, c) => d || this.#ended[c]!);
+    if (this.#current !== undefined) this.#done = this.#current.checkpointId;
+    this.#current = undefined;
+    this.#reset();
+    return delivered;
+  }
+
   /** True while some channel is blocked. */
   get aligning(): boolean {
     return this.#blockedCount > 0;

@@ -124,16 +124,25 @@ export class ChannelStateCapture {
     return { checkpointId, channels };
   }
 
-  /** Starts capturing checkpoint `barrier` (a newer one drops an unfinished older capture). */
-  begin(barrier: Barrier): void {
+  /**
+   * Starts capturing checkpoint `barrier` (a newer one drops an unfinished older capture).
+   * `placed`: channels whose barrier is already behind the reader (an alignment that switched).
+   */
+  begin(barrier: Barrier, placed?: readonly boolean[]): void {
     this.#current = barrier;
     this.#started = barrier.checkpointId;
     this.#spilling = 0;
     for (let c = 0; c < this.#phase.length; c++) {
       this.#chunks[c]!.length = 0;
-      this.#phase[c] = this.#ended[c] ? Phase.Done : Phase.Spilling;
-      if (!this.#ended[c]) this.#spilling++;
+      const done = this.#ended[c] === true || placed?.[c] === true;
+      this.#phase[c] = done ? Phase.Done : Phase.Spilling;
+      if (!done) this.#spilling++;
     }
+  }
+
+  /** The newest checkpoint id whose capture started. */
+  get startedId(): number {
+    return this.#started;
   }
 }
 

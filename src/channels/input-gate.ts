@@ -55,6 +55,10 @@ export class InputGate {
   /** Per channel, re-encodes captured records into a self-contained stream (fresh per checkpoint). */
   #captureEncoders: Array<RecordEncoder | undefined>;
   #outputsAvailable: (() => boolean) | undefined;
+  /** Aligned checkpoints switch to unaligned this long after their trigger (undefined: never). */
+  readonly #alignedTimeoutMs: number | undefined;
+  /** Per channel, the latest announced aligned barrier (where it will be in the ring). */
+  readonly #alignedAnnounced: Array<{ checkpointId: number; position: number; timestamp: number } | undefined>;
   #stalled = false;
   #deadline = Infinity;
   #timedOut = false;
@@ -65,7 +69,15 @@ export class InputGate {
   /** Records read per channel, for metrics and tests. */
   readonly recordsPerChannel: number[];
 
-  constructor(rings: readonly SharedArrayBuffer[], codec: RecordCodec, alignment: AlignmentMode = 'aligned', debloat?: DebloatSettings) {
+  constructor(
+    rings: readonly SharedArrayBuffer[],
+    codec: RecordCodec,
+    alignment: AlignmentMode = 'aligned',
+    debloat?: DebloatSettings,
+    alignedTimeoutMs?: number,
+  ) {
+    this.#alignedTimeoutMs = alignedTimeoutMs;
+    this.#alignedAnnounced = rings.map(() => undefined);
     this.#aligner = new BarrierAligner(rings.length, alignment);
     this.#capture = new ChannelStateCapture(rings.length);
     this.#codec = codec;
@@ -92,6 +104,7 @@ export class InputGate {
     this.#outputsAvailable = outputsAvailable;
     this.#deadline = deadline;
     this.#readAnnouncements(handler);
+    this.#checkAlignmentTimeout(handler);
     let processed = 0;
     let idleChannels = 0;
     this.#stalled = false;
@@ -119,6 +132,7 @@ export class InputGate {
   /** Takes part in unaligned checkpoints while the subtask waits for output room. */
   checkAnnouncements(handler: InputHandler): void {
     this.#readAnnouncements(handler);
+    this.#checkAlignmentTimeout(handler);
   }
 
   /**
@@ -130,7 +144,16 @@ export class InputGate {
       if (this.#ended[c]) continue;
       const reader = this.#readers[c]!;
       const announced = reader.readAnnouncement();
-      if (announced === undefined || !this.#capture.wants(c, announced.checkpointId)) continue;
+      if (announced === undefined) continue;
+      if (!announced.unaligned) {
+        // Kept in case this checkpoint's alignment times out (or already did).
+        this.#alignedAnnounced[c] = { checkpointId: announced.checkpointId, position: announced.position, timestamp: announced.timestamp };
+        const current = this.#capture.current;
+        if (current === undefined || current.checkpointId !== announced.checkpointId || !this.#capture.isSpilling(c)) continue;
+        this.#capture.onBarrier(c, current, this.#recode(c, reader.copyUnreadUntil(announced.position)));
+        continue;
+      }
+      if (!this.#capture.wants(c, announced.checkpointId)) continue;
       const barrier: Barrier = { checkpointId: announced.checkpointId, timestamp: announced.timestamp, kind: 0, unaligned: true };
       this.#startIfNew(barrier, handler);
       this.#capture.onBarrier(c, barrier, this.#recode(c, reader.copyUnreadUntil(announced.position)));
@@ -149,9 +172,46 @@ export class InputGate {
    */
   #startIfNew(barrier: Barrier, handler: InputHandler): void {
     if (this.#capture.current?.checkpointId === barrier.checkpointId || !this.#capture.wants(-1, barrier.checkpointId)) return;
+    // An alignment of this checkpoint in progress (upstream switched to unaligned): channels that
+    // delivered the aligned barrier are placed already.
+    const placed = this.#aligner.current?.checkpointId === barrier.checkpointId ? this.#aligner.abandon() : undefined;
     this.#captureEncoders = this.#captureEncoders.map(() => this.#codec.createEncoder());
-    this.#capture.begin(barrier);
+    this.#capture.begin(barrier, placed);
     handler.processBarrier(barrier);
+    this.#placeAnnouncedAligned(barrier);
+  }
+
+  /**
+   * Aligned checkpoints with a timeout: once the alignment has run `alignedTimeout` past the
+   * trigger, this subtask switches the checkpoint to unaligned (Flink's aligned-checkpoint-timeout):
+   * snapshot now, forward the barrier as unaligned, store what precedes the barrier on the channels
+   * that had not delivered it — up to its announced position where known.
+   */
+  #checkAlignmentTimeout(handler: InputHandler): void {
+    const timeout = this.#alignedTimeoutMs;
+    if (timeout === undefined) return;
+    // The barrier being aligned, or else one announced but still behind queued data (the timer
+    // runs from the trigger either way, as in Flink).
+    let pending: Barrier | undefined = this.#aligner.aligning ? this.#aligner.current : undefined;
+    if (pending === undefined) {
+      for (const announced of this.#alignedAnnounced) {
+        if (announced === undefined || announced.checkpointId <= this.#aligner.done || announced.checkpointId <= this.#capture.startedId) continue;
+        if (pending === undefined || announced.checkpointId > pending.checkpointId) {
+          pending = { checkpointId: announced.checkpointId, timestamp: announced.timestamp, kind: 0, unaligned: false };
+        }
+      }
+    }
+    if (pending === undefined || Date.now() - pending.timestamp < timeout) return;
+    this.#startIfNew({ ...pending, unaligned: true }, handler);
+  }
+
+  /** After a switch: the undelivered channels whose aligned barrier was announced are placed now. */
+  #placeAnnouncedAligned(barrier: Barrier): void {
+    for (let c = 0; c < this.#readers.length; c++) {
+      const announced = this.#alignedAnnounced[c];
+      if (announced?.checkpointId !== barrier.checkpointId || !this.#capture.isSpilling(c)) continue;
+      this.#capture.onBarrier(c, barrier, this.#recode(c, this.#readers[c]!.copyUnreadUntil(announced.position)));
+    }
   }
 
   /** A record read from a channel being captured: stored re-encoded (keyGroup −1: a plain record). */
@@ -227,6 +287,7 @@ export class InputGate {
         // and stop while the outputs are full (the subtask then waits for room, not mid-record).
         if ((count & CHECK_MASK) === CHECK_MASK) {
           this.#readAnnouncements(handler);
+          this.#checkAlignmentTimeout(handler);
           if (this.#outputsAvailable !== undefined && !this.#outputsAvailable()) {
             this.#stalled = true;
             break;
@@ -259,6 +320,12 @@ export class InputGate {
             if (!this.#capture.wants(channel, barrier.checkpointId)) continue;
             this.#startIfNew(barrier, handler);
             this.#capture.onBarrier(channel, barrier, EMPTY_BYTES);
+            continue;
+          }
+          if (barrier.checkpointId <= this.#capture.startedId) {
+            // This checkpoint switched to unaligned here: its aligned barrier only places the channel.
+            const current = this.#capture.current;
+            if (current !== undefined && current.checkpointId === barrier.checkpointId) this.#capture.onBarrier(channel, current, EMPTY_BYTES);
             continue;
           }
           const complete = this.#aligner.onBarrier(channel, barrier);

@@ -91,9 +91,11 @@ export class OutputWriter {
   /** Sends a checkpoint barrier on every channel, behind the records already written. */
   emitBarrier(barrier: Barrier): void {
     const length = writeBarrier(barrier, this.#barrierScratch, 0);
-    // Unaligned: every consumer hears of the barrier now, ahead of the frames queued before it
-    // (all announced before any in-band frame, which may have to wait for room).
-    if (barrier.unaligned) for (const writer of this.#writers) writer.announceBarrier(barrier.checkpointId, barrier.timestamp);
+    // Every consumer hears of the barrier now, ahead of the frames queued before it (all announced
+    // before any in-band frame, which may have to wait for room): an unaligned barrier starts its
+    // checkpoint there; an aligned one lets a consumer whose alignment times out switch to
+    // unaligned knowing where this channel's barrier is.
+    for (const writer of this.#writers) writer.announceBarrier(barrier.checkpointId, barrier.timestamp, barrier.unaligned);
     for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_BARRIER, this.#barrierScratch, length);
   }
 

@@ -12,6 +12,7 @@
  *             │ (word 4) announceSeq i32  seqlock, producer  │ write index runs out
  *             │ (word 5) announceId  i32  checkpoint id      │ barrier announcement: see
  *             │ (word 6) announcePos i32  barrier position   │ RingWriter.announceBarrier
+ *             │ (word 7) announceUnaligned i32 0/1           │
  *             │ (bytes 32–39) announceTs f64 trigger time    │
  *             │ …                                            │
  *   byte 64   ├──────────────────────────────────────────────┤
@@ -72,6 +73,7 @@ const PRODUCER_WAITING = 1;
 const ANNOUNCE_SEQ = 4;
 const ANNOUNCE_ID = 5;
 const ANNOUNCE_POSITION = 6;
+const ANNOUNCE_UNALIGNED = 7;
 /** Float64 index of the announced barrier's timestamp (bytes 32–39 of the write line). */
 const ANNOUNCE_TIMESTAMP = 4;
 const READ_INDEX = 32;
@@ -318,7 +320,7 @@ export class RingWriter {
    * copy. The caller writes the in-band barrier frame next, so it lands at `position` (even if it
    * has to wait for room). Returns `position`.
    */
-  announceBarrier(checkpointId: number, timestamp = 0): number {
+  announceBarrier(checkpointId: number, timestamp = 0, unaligned = true): number {
     if (!Number.isSafeInteger(checkpointId) || checkpointId < 0 || checkpointId > 0x7fffffff) {
       throw new WeirError('WEIR_INVALID_ARGUMENT', `announced checkpoint id must be an integer in [0, 2^31), got ${checkpointId}`);
     }
@@ -331,6 +333,7 @@ export class RingWriter {
     Atomics.add(header, ANNOUNCE_SEQ, 1); // odd: being written
     Atomics.store(header, ANNOUNCE_ID, checkpointId);
     Atomics.store(header, ANNOUNCE_POSITION, this.#write);
+    Atomics.store(header, ANNOUNCE_UNALIGNED, unaligned ? 1 : 0);
     this.#timestamps[ANNOUNCE_TIMESTAMP] = timestamp; // plain store: the seqlock orders it
     Atomics.add(header, ANNOUNCE_SEQ, 1); // even: complete
     this.#doorbell.ring();
@@ -445,7 +448,7 @@ export class RingReader {
    * undefined. One atomic load when there is none. A newer announcement replaces an older one
    * not yet read: the newer checkpoint subsumes it.
    */
-  readAnnouncement(): { checkpointId: number; position: number; timestamp: number } | undefined {
+  readAnnouncement(): { checkpointId: number; position: number; timestamp: number; unaligned: boolean } | undefined {
     const header = this.#header;
     for (;;) {
       const before = Atomics.load(header, ANNOUNCE_SEQ);
@@ -453,10 +456,11 @@ export class RingReader {
       if ((before & 1) !== 0) continue; // the producer is writing it: a few stores away
       const checkpointId = Atomics.load(header, ANNOUNCE_ID);
       const position = Atomics.load(header, ANNOUNCE_POSITION);
+      const unaligned = Atomics.load(header, ANNOUNCE_UNALIGNED) === 1;
       const timestamp = this.#timestamps[ANNOUNCE_TIMESTAMP]!;
       if (Atomics.load(header, ANNOUNCE_SEQ) !== before) continue;
       this.#announceSeq = before;
-      return { checkpointId, position, timestamp };
+      return { checkpointId, position, timestamp, unaligned };
     }
   }
 

@@ -29,6 +29,12 @@ export interface CheckpointingOptions {
    * and replayed first on restore. Exactly-once mode and maxConcurrent 1 only. Default false.
    */
   unaligned?: boolean;
+  /**
+   * Start each checkpoint aligned and switch a subtask to unaligned once its alignment runs this
+   * many ms past the checkpoint's trigger (Flink's aligned-checkpoint-timeout). Exactly-once mode
+   * and maxConcurrent 1 only. Default: never.
+   */
+  alignedTimeout?: number;
   /** Root directory for checkpoint files (`<directory>/<jobName>/chk-<n>/…`); omitted: in memory. */
   directory?: string;
   /** Stable name of the job under `directory`. Default: the job module's file name without extension. */
@@ -47,6 +53,7 @@ export interface CheckpointConfig {
   readonly numRetained: number;
   readonly mode: CheckpointingMode;
   readonly unaligned: boolean;
+  readonly alignedTimeout: number | undefined;
   readonly directory: string | undefined;
   readonly jobName: string | undefined;
   readonly resumeFrom: string | undefined;
@@ -67,7 +74,7 @@ export const MIN_CHECKPOINT_INTERVAL_MS = 10;
 
 const KNOWN = new Set([
   'interval', 'timeout', 'minPause', 'maxConcurrent', 'tolerableFailures', 'retention',
-  'numRetained', 'mode', 'unaligned', 'directory', 'jobName', 'resumeFrom',
+  'numRetained', 'mode', 'unaligned', 'alignedTimeout', 'directory', 'jobName', 'resumeFrom',
 ]);
 
 function invalid(field: string, expected: string, got: unknown): WeirError {
@@ -122,6 +129,9 @@ export function resolveCheckpointing(options: unknown): CheckpointConfig | undef
   if (typeof unaligned !== 'boolean') throw invalid('unaligned', 'a boolean', unaligned);
   if (unaligned && mode !== 'exactly-once') throw invalid('unaligned', "used with mode 'exactly-once' (at-least-once never aligns)", unaligned);
   if (unaligned && maxConcurrent !== 1) throw invalid('unaligned', 'used with maxConcurrent 1', unaligned);
+  const alignedTimeout = o.alignedTimeout === undefined ? undefined : integer('alignedTimeout', o.alignedTimeout, 0, 0);
+  if (alignedTimeout !== undefined && mode !== 'exactly-once') throw invalid('alignedTimeout', "used with mode 'exactly-once'", alignedTimeout);
+  if (alignedTimeout !== undefined && maxConcurrent !== 1) throw invalid('alignedTimeout', 'used with maxConcurrent 1', alignedTimeout);
   return {
     interval,
     timeout: integer('timeout', o.timeout, 1, CHECKPOINT_DEFAULTS.timeout),
@@ -132,6 +142,7 @@ export function resolveCheckpointing(options: unknown): CheckpointConfig | undef
     numRetained: integer('numRetained', o.numRetained, 1, CHECKPOINT_DEFAULTS.numRetained),
     mode,
     unaligned,
+    alignedTimeout,
     directory: o.directory as string | undefined,
     jobName: o.jobName as string | undefined,
     resumeFrom: o.resumeFrom as string | undefined,

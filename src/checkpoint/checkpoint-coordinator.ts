@@ -255,7 +255,8 @@ export class CheckpointCoordinator {
       this.config.timeout,
     );
     this.#pending.set(checkpointId, pending);
-    const barrier = { checkpointId, timestamp: now, kind: 0, unaligned: this.config.unaligned };
+    // With an aligned timeout, checkpoints start aligned and subtasks switch when it runs out.
+    const barrier = { checkpointId, timestamp: now, kind: 0, unaligned: this.config.unaligned && this.config.alignedTimeout === undefined };
     for (const subtask of this.#subtasks) if (subtask.isSource) subtask.send({ type: 'trigger', barrier });
     this.#deps.onTriggered?.(checkpointId);
   }
@@ -321,7 +322,7 @@ export class CheckpointCoordinator {
       stateSize: metadata.stats.stateBytes,
       checkpointedSize: acks.reduce((sum, a) => sum + (a.persistedBytes ?? a.stateBytes), 0),
       persistedData: acks.reduce((sum, a) => sum + (a.inFlightBytes ?? 0), 0),
-      unaligned: pending.unaligned,
+      unaligned: pending.unaligned || acks.some((a) => a.unaligned === true),
       numAcknowledgedSubtasks: acks.length,
       externalPath,
       maxSyncMs: Math.max(0, ...acks.map((a) => a.syncMs)),

@@ -23,6 +23,7 @@ cli
   .option('--checkpoint-interval <duration>', 'Time between checkpoints, e.g. 500ms, 1s (default 1s with --checkpoint-dir)')
   .option('--mode <mode>', 'Checkpointing mode: exactly-once (default) or at-least-once')
   .option('--debloat', 'Buffer debloating: channel buffers follow ~1 s of throughput (Flink defaults)')
+  .option('--aligned-timeout <duration>', 'Start checkpoints aligned; a subtask switches to unaligned once alignment runs this long past the trigger (e.g. 100ms)')
   .option('--unaligned', 'Unaligned checkpoints: barriers overtake in-flight data, which is stored and replayed on restore')
   .option('--resume', 'Continue from the latest retained checkpoint in --checkpoint-dir')
   .option('--from <path>', 'Start from this checkpoint (a chk-<n> directory or its _metadata)')

@@ -28,6 +28,7 @@ export interface RunFlags {
   checkpointInterval?: string | number;
   mode?: string;
   unaligned?: boolean;
+  alignedTimeout?: string;
   debloat?: boolean;
   resume?: boolean;
   from?: string;
@@ -96,7 +97,7 @@ function checkpointingFromFlags(flags: RunFlags): CheckpointingOptions | undefin
   const wanted =
     flags.checkpointDir !== undefined || flags.checkpointInterval !== undefined || flags.resume === true || flags.from !== undefined;
   if (!wanted) {
-    for (const [flag, value] of [['--mode', flags.mode], ['--job-name', flags.jobName], ['--num-retained', flags.numRetained], ['--unaligned', flags.unaligned]] as const) {
+    for (const [flag, value] of [['--mode', flags.mode], ['--job-name', flags.jobName], ['--num-retained', flags.numRetained], ['--unaligned', flags.unaligned], ['--aligned-timeout', flags.alignedTimeout]] as const) {
       if (value !== undefined) throw new UsageError(`${flag} needs checkpointing: add --checkpoint-dir or --checkpoint-interval`);
     }
     return undefined;
@@ -109,6 +110,7 @@ function checkpointingFromFlags(flags: RunFlags): CheckpointingOptions | undefin
   if (flags.checkpointDir !== undefined) options.directory = String(flags.checkpointDir);
   if (flags.mode !== undefined) options.mode = String(flags.mode) as CheckpointingOptions['mode'];
   if (flags.unaligned === true) options.unaligned = true;
+  if (flags.alignedTimeout !== undefined) options.alignedTimeout = parseDuration(String(flags.alignedTimeout), '--aligned-timeout');
   if (flags.jobName !== undefined) options.jobName = String(flags.jobName);
   const numRetained = integerFlag('num-retained', flags.numRetained);
   if (numRetained !== undefined) options.numRetained = numRetained;

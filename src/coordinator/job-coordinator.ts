@@ -180,7 +180,11 @@ class JobRun {
         checkpointing:
           config.checkpointing === undefined || this.#storage === undefined
             ? undefined
-            : { mode: config.checkpointing.mode, store: this.#storage.descriptor },
+            : {
+                mode: config.checkpointing.mode,
+                store: this.#storage.descriptor,
+                ...(config.checkpointing.alignedTimeout === undefined ? {} : { alignedTimeout: config.checkpointing.alignedTimeout }),
+              },
         restore: restore?.subtasks,
         stateBackend: this.#stateBackend(),
       });

@@ -49,6 +49,8 @@ export type FromSubtask =
       readonly persistedBytes?: number;
       /** Unaligned checkpoints: bytes of in-flight data stored (Flink's persisted_data). */
       readonly inFlightBytes?: number;
+      /** This subtask took the checkpoint unaligned (configured, or switched after the aligned timeout). */
+      readonly unaligned?: boolean;
     }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string };
 

@@ -95,7 +95,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
     } else {
       const alignment = spec.checkpointing?.mode === 'at-least-once' ? 'at-least-once' : 'aligned';
       const inflight = await restoredChannelState(spec, chain, store);
-      await runInputs(loop, new InputGate(spec.inputs, codec, alignment, spec.debloat), inflight === undefined ? undefined : { channels: inflight, codec });
+      await runInputs(loop, new InputGate(spec.inputs, codec, alignment, spec.debloat, spec.checkpointing?.alignedTimeout), inflight === undefined ? undefined : { channels: inflight, codec });
     }
     for (const operator of chain.operators) await operator.finish();
     for (const writer of chain.writers) {

@@ -75,7 +75,7 @@ export class TaskCheckpointer {
       for (const [id, resolve] of this.#channelStates) if (id < barrier.checkpointId) resolve(undefined);
       channelState = new Promise((resolve) => this.#channelStates.set(barrier.checkpointId, resolve));
     }
-    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs, channelState);
+    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs, channelState, barrier.unaligned);
     this.#persisting.add(persisting);
     void persisting.finally(() => this.#persisting.delete(persisting));
   }
@@ -135,6 +135,7 @@ export class TaskCheckpointer {
     syncMs: number,
     startDelayMs: number,
     channelState: Promise<CapturedChannelState | undefined> | undefined,
+    unaligned: boolean,
   ): Promise<void> {
     const started = performance.now();
     try {
@@ -194,7 +195,7 @@ export class TaskCheckpointer {
           inFlightBytes = bytes;
         }
       }
-      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes, inFlightBytes });
+      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes, inFlightBytes, unaligned });
     } catch (error) {
       const record = toErrorRecord(error);
       this.#send({ type: 'decline', checkpointId, reason: `${record.code ?? record.name}: ${record.message}` });

@@ -43,6 +43,8 @@ export interface TaskSpec {
 export interface TaskCheckpointing {
   readonly mode: 'exactly-once' | 'at-least-once';
   readonly store: StateStoreDescriptor;
+  /** Aligned checkpoints switch to unaligned this many ms after their trigger (absent: never). */
+  readonly alignedTimeout?: number;
 }
 
 export interface OperatorMetrics {

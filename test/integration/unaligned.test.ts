@@ -90,6 +90,33 @@ test('buffer debloating (aligned, and with unaligned) under backpressure: worker
   }
 });
 
+test('aligned checkpoints with an aligned timeout switch to unaligned under backpressure; worker kills leave the output exact', async () => {
+  const seed = testSeed('aligned timeout');
+  const dir = mkdtempSync(join(tmpdir(), 'weir-aligned-timeout-'));
+  const count = 30_000;
+  const completed: CheckpointStats[] = [];
+  try {
+    const result = await within(
+      120_000,
+      run(fixtureJob('running-count.ts'), {
+        ...options(dir, count, {}),
+        checkpointing: { interval: 50, directory: join(dir, 'chk'), alignedTimeout: 20 },
+        faultInjection: { seed, kills: 2, maxDelayMs: 1500, points: ['random', 'after-trigger'] },
+        onCheckpoint: (stats) => {
+          if (stats.status === 'COMPLETED') completed.push(stats);
+        },
+      }),
+    );
+    assert.is(result.status, 'FINISHED');
+    assert.ok(completed.length >= 1, 'a checkpoint completed');
+    assert.ok(completed.some((s) => s.unaligned), 'some checkpoint switched to unaligned');
+    sameLines(committedLines(join(dir, 'out')), expectedRunningCount(count, KEYS));
+    assert.equal(hiddenParts(join(dir, 'out')), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an unaligned checkpoint with in-flight data cannot be restored at another parallelism: a clear error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'weir-unaligned-'));
   try {

@@ -30,7 +30,7 @@ test('the announcement carries the checkpoint id and the position of the data qu
   for (let i = 0; i < 10; i++) assert.ok(writer.tryWrite(FRAME_RECORD, payload(i), 0, 12));
   assert.is(reader.readAnnouncement(), undefined);
   const position = writer.announceBarrier(7, 1_764_000_000_123.5);
-  assert.equal(reader.readAnnouncement(), { checkpointId: 7, position, timestamp: 1_764_000_000_123.5 });
+  assert.equal(reader.readAnnouncement(), { checkpointId: 7, position, timestamp: 1_764_000_000_123.5, unaligned: true });
   assert.is(reader.readAnnouncement(), undefined, 'each announcement is returned once');
   const copied = reader.copyUnreadUntil(position);
   assert.equal(frames(copied), Array.from({ length: 10 }, (_, i) => [FRAME_RECORD, [...payload(i)]]));
@@ -85,7 +85,7 @@ test('a newer announcement replaces one not yet read', () => {
   writer.announceBarrier(4);
   writer.tryWrite(FRAME_RECORD, payload(2), 0, 12);
   const second = writer.announceBarrier(5);
-  assert.equal(reader.readAnnouncement(), { checkpointId: 5, position: second, timestamp: 0 });
+  assert.equal(reader.readAnnouncement(), { checkpointId: 5, position: second, timestamp: 0, unaligned: true });
   assert.is(reader.readAnnouncement(), undefined);
 });
 

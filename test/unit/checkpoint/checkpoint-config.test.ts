@@ -34,6 +34,7 @@ test('an interval alone gets Flink’s defaults for everything else', () => {
     jobName: undefined,
     resumeFrom: undefined,
     unaligned: false,
+    alignedTimeout: undefined,
   });
   assert.equal(CHECKPOINT_DEFAULTS, {
     timeout: 600_000,
@@ -60,6 +61,7 @@ test('every option given is kept as given', () => {
     jobName: 'my.job_1-x',
     resumeFrom: 'latest',
     unaligned: false,
+    alignedTimeout: undefined,
   };
   assert.equal(resolveCheckpointing(options), options);
   assert.equal(resolveCheckpointing({ interval: 100, resumeFrom: '/tmp/chk/job/chk-3' })?.resumeFrom, '/tmp/chk/job/chk-3');
@@ -110,6 +112,8 @@ test('unknown keys are rejected, naming the key and the known ones', () => {
   invalidOption({ interval: 1000, intervall: 5 }, /^unknown option 'checkpointing\.intervall' \(known: interval, timeout, .*resumeFrom\)$/, 'checkpointing.intervall');
   invalidOption({ interval: 1000, unaligned: 'yes' }, /checkpointing\.unaligned must be a boolean/, 'checkpointing.unaligned');
   invalidOption({ interval: 1000, unaligned: true, mode: 'at-least-once' }, /unaligned must be used with mode 'exactly-once'/, 'checkpointing.unaligned');
+  invalidOption({ interval: 1000, alignedTimeout: -1 }, /checkpointing\.alignedTimeout must be an integer ≥ 0/, 'checkpointing.alignedTimeout');
+  invalidOption({ interval: 1000, alignedTimeout: 100, mode: 'at-least-once' }, /alignedTimeout must be used with mode 'exactly-once'/, 'checkpointing.alignedTimeout');
   invalidOption({ interval: 1000, unaligned: true, maxConcurrent: 2 }, /unaligned must be used with maxConcurrent 1/, 'checkpointing.unaligned');
 });
 
