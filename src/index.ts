@@ -12,7 +12,7 @@ export {
   type CheckpointingMode,
   type CheckpointRetention,
 } from './checkpoint/checkpoint-config.ts';
-export type { CheckpointStats, CheckpointFailureReason } from './checkpoint/checkpoint-coordinator.ts';
+export type { CheckpointStats, CheckpointFailureReason, SubtaskCheckpointStats } from './checkpoint/checkpoint-coordinator.ts';
 export type { RestartStrategyOptions } from './coordinator/restart-strategy.ts';
 export type { JobProgress } from './coordinator/job-coordinator.ts';
 export type { JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-result.ts';

@@ -33,12 +33,20 @@ export interface InputHandler {
    * Take the checkpoint now: every open channel delivered this barrier (aligned), the last one
    * did (at-least-once), or the first one announced it (unaligned).
    */
-  processBarrier(barrier: Barrier): void;
+  processBarrier(barrier: Barrier, alignment?: AlignmentStats): void;
   /** Unaligned checkpoints: the in-flight frames of every channel, once all barriers are placed. */
   channelStateComplete?(state: CapturedChannelState): void;
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
+
+/** How a checkpoint's barriers were aligned at this gate (Flink's alignment_duration, processed_data). */
+export interface AlignmentStats {
+  /** From the first channel's barrier to the snapshot (0 for unaligned). */
+  readonly durationMs: number;
+  /** Bytes of input processed meanwhile (channels not yet blocked). */
+  readonly processedBytes: number;
+}
 
 /** Frames read from one channel before moving on to the next. */
 const FRAMES_PER_TURN = 256;
@@ -55,6 +63,9 @@ export class InputGate {
   /** Per channel, re-encodes captured records into a self-contained stream (fresh per checkpoint). */
   #captureEncoders: Array<RecordEncoder | undefined>;
   #outputsAvailable: (() => boolean) | undefined;
+  /** Bytes consumed from all channels so far; and where the current alignment started. */
+  #consumedBytes = 0;
+  #alignmentStart: { checkpointId: number; at: number; consumed: number } | undefined;
   /** Aligned checkpoints switch to unaligned this long after their trigger (undefined: never). */
   readonly #alignedTimeoutMs: number | undefined;
   /** Per channel, the latest announced aligned barrier (where it will be in the ring). */
@@ -164,6 +175,13 @@ export class InputGate {
   #completeCapture(handler: InputHandler): void {
     const complete = this.#capture.takeComplete();
     if (complete !== undefined) handler.channelStateComplete?.(complete);
+  }
+
+  #alignmentOf(barrier: Barrier, reader: RingReader, drainStart: number): AlignmentStats {
+    const started = this.#alignmentStart;
+    if (started === undefined || started.checkpointId !== barrier.checkpointId) return { durationMs: 0, processedBytes: 0 };
+    const consumed = this.#consumedBytes + ((reader.position - drainStart) >>> 0);
+    return { durationMs: performance.now() - started.at, processedBytes: Math.max(0, consumed - started.consumed) };
   }
 
   /**
@@ -329,7 +347,10 @@ export class InputGate {
             continue;
           }
           const complete = this.#aligner.onBarrier(channel, barrier);
-          if (complete !== undefined) handler.processBarrier(complete);
+          if (this.#alignmentStart === undefined || this.#alignmentStart.checkpointId < barrier.checkpointId) {
+            this.#alignmentStart = { checkpointId: barrier.checkpointId, at: performance.now(), consumed: this.#consumedBytes + ((reader.position - start) >>> 0) };
+          }
+          if (complete !== undefined) handler.processBarrier(complete, this.#alignmentOf(complete, reader, start));
           if (this.#aligner.blocked[channel]) break;
         } else if (type === FRAME_END_OF_PARTITION) {
           this.#ended[channel] = true;
@@ -337,7 +358,7 @@ export class InputGate {
           this.#capture.onEndOfPartition(channel);
           this.debloat?.channelEnded(channel);
           const complete = this.#aligner.onEndOfPartition(channel);
-          if (complete !== undefined) handler.processBarrier(complete);
+          if (complete !== undefined) handler.processBarrier(complete, this.#alignmentOf(complete, reader, start));
           break;
         } else {
           throw new WeirError('WEIR_MALFORMED_FRAME', `input channel ${channel} delivered a frame of unexpected type ${type}`);
@@ -345,7 +366,9 @@ export class InputGate {
       }
     } finally {
       reader.release();
-      this.debloat?.recordConsumed(channel, (reader.position - start) >>> 0);
+      const consumed = (reader.position - start) >>> 0;
+      this.#consumedBytes += consumed;
+      this.debloat?.recordConsumed(channel, consumed);
     }
     return count;
   }

@@ -41,6 +41,8 @@ export interface CheckpointStats {
   readonly persistedData: number;
   /** Barriers overtook in-flight data (Flink's unaligned). */
   readonly unaligned: boolean;
+  /** Per subtask (completed checkpoints), in acknowledgement order; Flink's per-subtask names in comments. */
+  readonly subtasks: readonly SubtaskCheckpointStats[];
   readonly numAcknowledgedSubtasks: number;
   readonly externalPath?: string;
   readonly failureMessage?: string;
@@ -48,6 +50,29 @@ export interface CheckpointStats {
   readonly maxSyncMs: number;
   readonly maxAsyncMs: number;
   readonly maxStartDelayMs: number;
+}
+
+/** One subtask's part in a completed checkpoint (Flink's REST API checkpoint subtask details). */
+export interface SubtaskCheckpointStats {
+  /** `vertexIndex/subtaskIndex`. */
+  readonly subtask: string;
+  /** ack_timestamp (epoch ms). */
+  readonly ackTimestamp: number;
+  /** start_delay: from the trigger to the barrier's arrival. */
+  readonly startDelayMs: number;
+  /** alignment.duration. */
+  readonly alignmentMs: number;
+  /** alignment.processed (processed_data). */
+  readonly processedBytes: number;
+  /** alignment.persisted (persisted_data). */
+  readonly persistedBytes: number;
+  /** checkpoint.sync / checkpoint.async. */
+  readonly syncMs: number;
+  readonly asyncMs: number;
+  /** checkpointed_size. */
+  readonly checkpointedSize: number;
+  /** unaligned_checkpoint. */
+  readonly unaligned: boolean;
 }
 
 /** A subtask of the current attempt, as the coordinator sees it. */
@@ -87,6 +112,7 @@ export interface CheckpointCoordinatorDeps {
 class PendingCheckpoint {
   readonly acks = new Map<string, Extract<FromSubtask, { type: 'ack' }>>();
   latestAckTimestamp = 0;
+  readonly ackTimestamps = new Map<string, number>();
   timer: unknown;
   /** Its `_metadata` is being written: it can no longer be aborted. */
   completing = false;
@@ -267,6 +293,7 @@ export class CheckpointCoordinator {
     if (pending === undefined || pending.completing || !pending.awaiting.has(key) || pending.acks.has(key)) return;
     pending.acks.set(key, ack);
     pending.latestAckTimestamp = this.#now();
+    pending.ackTimestamps.set(key, pending.latestAckTimestamp);
     if (pending.complete) {
       const completing = this.#complete(pending);
       this.#completing.add(completing);
@@ -323,6 +350,18 @@ export class CheckpointCoordinator {
       checkpointedSize: acks.reduce((sum, a) => sum + (a.persistedBytes ?? a.stateBytes), 0),
       persistedData: acks.reduce((sum, a) => sum + (a.inFlightBytes ?? 0), 0),
       unaligned: pending.unaligned || acks.some((a) => a.unaligned === true),
+      subtasks: [...pending.acks].map(([subtask, a]) => ({
+        subtask,
+        ackTimestamp: pending.ackTimestamps.get(subtask) ?? completedTimestamp,
+        startDelayMs: a.startDelayMs,
+        alignmentMs: a.alignmentMs ?? 0,
+        processedBytes: a.processedBytes ?? 0,
+        persistedBytes: a.inFlightBytes ?? 0,
+        syncMs: a.syncMs,
+        asyncMs: a.asyncMs,
+        checkpointedSize: a.persistedBytes ?? a.stateBytes,
+        unaligned: a.unaligned === true,
+      })),
       numAcknowledgedSubtasks: acks.length,
       externalPath,
       maxSyncMs: Math.max(0, ...acks.map((a) => a.syncMs)),
@@ -392,6 +431,7 @@ export class CheckpointCoordinator {
       checkpointedSize: 0,
       persistedData: 0,
       unaligned: pending.unaligned,
+      subtasks: [],
       numAcknowledgedSubtasks: pending.acks.size,
       failureMessage,
       maxSyncMs: 0,

@@ -51,6 +51,9 @@ export type FromSubtask =
       readonly inFlightBytes?: number;
       /** This subtask took the checkpoint unaligned (configured, or switched after the aligned timeout). */
       readonly unaligned?: boolean;
+      /** From the first input barrier to the snapshot, and the input bytes processed meanwhile. */
+      readonly alignmentMs?: number;
+      readonly processedBytes?: number;
     }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string };
 

@@ -204,11 +204,11 @@ async function runInputs(
       keyedHead === undefined
         ? (record) => head.collect(record)
         : (record, keyGroup) => keyedHead.processKeyedElement(record, keyGroup),
-    processBarrier: (barrier) => {
+    processBarrier: (barrier, alignment) => {
       if (checkpointer === undefined) {
         throw new WeirError('WEIR_INTERNAL', `a barrier of checkpoint ${barrier.checkpointId} reached a job without checkpointing`);
       }
-      checkpointer.checkpoint(barrier);
+      checkpointer.checkpoint(barrier, alignment);
     },
     channelStateComplete: (state) => checkpointer?.channelStateComplete(state),
   };

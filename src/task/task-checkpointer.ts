@@ -12,6 +12,7 @@ import { armFaultPoint } from '../fault-points.ts';
 import type { Barrier } from '../channels/frame-codec.ts';
 import type { Doorbell } from '../channels/doorbell.ts';
 import type { CapturedChannelState } from '../channels/channel-state-capture.ts';
+import type { AlignmentStats } from '../channels/input-gate.ts';
 import type { StateStore } from '../storage/state-store.ts';
 import { encodeKeyedStateFile, readKeyGroups } from '../storage/state-file.ts';
 import type { KeyGroupRange } from '../state/key-groups.ts';
@@ -54,7 +55,7 @@ export class TaskCheckpointer {
    * The synchronous phase: snapshot every operator of the chain, then forward the barrier
    * downstream (behind every record emitted before it). Persisting runs in the background.
    */
-  checkpoint(barrier: Barrier): void {
+  checkpoint(barrier: Barrier, alignment?: AlignmentStats): void {
     const started = performance.now();
     const snapshots: OperatorSnapshotData[] = [];
     const source = this.#chain.source?.snapshotState(barrier.checkpointId);
@@ -75,7 +76,7 @@ export class TaskCheckpointer {
       for (const [id, resolve] of this.#channelStates) if (id < barrier.checkpointId) resolve(undefined);
       channelState = new Promise((resolve) => this.#channelStates.set(barrier.checkpointId, resolve));
     }
-    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs, channelState, barrier.unaligned);
+    const persisting = this.#persist(barrier.checkpointId, snapshots, syncMs, startDelayMs, channelState, barrier.unaligned, alignment);
     this.#persisting.add(persisting);
     void persisting.finally(() => this.#persisting.delete(persisting));
   }
@@ -136,6 +137,7 @@ export class TaskCheckpointer {
     startDelayMs: number,
     channelState: Promise<CapturedChannelState | undefined> | undefined,
     unaligned: boolean,
+    alignment: AlignmentStats | undefined,
   ): Promise<void> {
     const started = performance.now();
     try {
@@ -195,7 +197,10 @@ export class TaskCheckpointer {
           inFlightBytes = bytes;
         }
       }
-      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes, inFlightBytes, unaligned });
+      this.#send({ type: 'ack', checkpointId, operators, syncMs, asyncMs: performance.now() - started, startDelayMs, stateBytes, persistedBytes, inFlightBytes, unaligned,
+        alignmentMs: alignment?.durationMs ?? 0,
+        processedBytes: alignment?.processedBytes ?? 0,
+      });
     } catch (error) {
       const record = toErrorRecord(error);
       this.#send({ type: 'decline', checkpointId, reason: `${record.code ?? record.name}: ${record.message}` });

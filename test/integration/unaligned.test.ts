@@ -52,6 +52,12 @@ for (const backend of ['heap', 'lsm'] as const) {
       assert.ok(completed.length >= 1, 'a checkpoint completed');
       assert.ok(completed.every((s) => s.unaligned), 'every checkpoint is unaligned');
       assert.ok(completed.some((s) => s.persistedData > 0), 'some checkpoint stored in-flight data');
+      // Per-subtask statistics: every subtask acknowledged; the in-flight bytes add up; unaligned means no alignment time.
+      for (const stats of completed) {
+        assert.is(stats.subtasks.length, 5, 'source, 2 keyed, 2 slow+sink subtasks');
+        assert.is(stats.subtasks.reduce((sum, s) => sum + s.persistedBytes, 0), stats.persistedData);
+        assert.ok(stats.subtasks.every((s) => s.alignmentMs === 0 && s.processedBytes === 0));
+      }
       sameLines(committedLines(join(dir, 'out')), expectedRunningCount(count, KEYS));
       assert.equal(hiddenParts(join(dir, 'out')), []);
     } finally {
@@ -68,6 +74,7 @@ test('buffer debloating (aligned, and with unaligned) under backpressure: worker
     const dir = mkdtempSync(join(tmpdir(), 'weir-debloat-'));
     const count = 30_000;
     let completed = 0;
+    let aligned = 0;
     try {
       const result = await within(
         120_000,
@@ -77,12 +84,16 @@ test('buffer debloating (aligned, and with unaligned) under backpressure: worker
           checkpointing: { interval: 50, directory: join(dir, 'chk'), unaligned },
           faultInjection: { seed, kills: 2, maxDelayMs: 1500, points: ['random', 'after-trigger'] },
           onCheckpoint: (stats) => {
-            if (stats.status === 'COMPLETED') completed++;
+            if (stats.status !== 'COMPLETED') return;
+            completed++;
+            // Two-input subtasks align: the time from the first barrier to the snapshot is reported.
+            aligned += stats.subtasks.filter((s) => s.alignmentMs > 0).length;
           },
         }),
       );
       assert.is(result.status, 'FINISHED');
       assert.ok(completed >= 1, `unaligned=${unaligned}: a checkpoint completed`);
+      if (!unaligned) assert.ok(aligned > 0, 'aligned checkpoints report alignment durations');
       sameLines(committedLines(join(dir, 'out')), expectedRunningCount(count, KEYS));
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -110,6 +121,8 @@ test('aligned checkpoints with an aligned timeout switch to unaligned under back
     assert.is(result.status, 'FINISHED');
     assert.ok(completed.length >= 1, 'a checkpoint completed');
     assert.ok(completed.some((s) => s.unaligned), 'some checkpoint switched to unaligned');
+    const switched = completed.flatMap((s) => s.subtasks).filter((s) => s.unaligned);
+    assert.ok(switched.length > 0 && switched.every((s) => s.alignmentMs === 0), 'a switched subtask reports no alignment');
     sameLines(committedLines(join(dir, 'out')), expectedRunningCount(count, KEYS));
     assert.equal(hiddenParts(join(dir, 'out')), []);
   } finally {
