@@ -1,48 +1,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { run, WeirError } from '../../src/index.ts';
 import { fixtureJob, within } from '../helpers/jobs.ts';
+import { completedCheckpoints, runCli } from '../helpers/cli.ts';
 import { committedLines, describeDifference, expectedRunningCount, hiddenParts, seeded, testSeed } from '../helpers/running-count.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
 const KEYS = 7;
 
 function sameLines(actual: string[], expected: string[]): void {
   assert.ok(actual.length === expected.length && actual.every((line, i) => line === expected[i]), describeDifference(actual, expected));
-}
-
-function completedCheckpoints(chkRoot: string, jobName: string): number[] {
-  const jobDir = join(chkRoot, jobName);
-  if (!existsSync(jobDir)) return [];
-  return readdirSync(jobDir)
-    .filter((name) => /^chk-\d+$/.test(name) && existsSync(join(jobDir, name, '_metadata')))
-    .map((name) => Number(name.slice(4)))
-    .sort((a, b) => a - b);
-}
-
-/** Runs the CLI; kills it with SIGKILL after `killAfterMs` unless it exited first. */
-function runCli(args: string[], killAfterMs: number | undefined): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const guard = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`weir ${args.join(' ')} did not exit within 60 s`));
-    }, 60_000);
-    const killer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      clearTimeout(killer);
-      resolve({ code, signal, stderr });
-    });
-  });
 }
 
 test('the whole process killed with SIGKILL 5 times and resumed with weir run --resume commits exactly the failure-free output', async () => {
