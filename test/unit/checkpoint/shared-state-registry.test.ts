@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,13 +8,11 @@ import { SharedStateRegistry } from '../../../src/checkpoint/shared-state-regist
 import type { SharedFileRef, SharedFileStore, StateHandle } from '../../../src/storage/checkpoint-storage.ts';
 import { FsCheckpointStorage } from '../../../src/storage/fs-checkpoint-storage.ts';
 import { checksumHex, loadChecksum } from '../../../src/storage/state-file.ts';
+import { tempDirs } from '../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
+const tempDir = tempDirs(test, 'weir-registry-');
 test.before(async () => {
   await loadChecksum();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Files of the scenario, by role: A is listed by checkpoints 1, 2 and 4 and dropped by 5. */
@@ -47,8 +44,7 @@ interface Fixture {
 }
 
 async function fixture(): Promise<Fixture> {
-  const root = mkdtempSync(join(tmpdir(), 'weir-registry-'));
-  dirs.push(root);
+  const root = tempDir();
   const local = join(root, 'local');
   mkdirSync(local);
   const open = () => new FsCheckpointStorage({ directory: join(root, 'checkpoints'), jobName: 'job' });

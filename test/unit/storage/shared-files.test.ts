@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,19 +6,12 @@ import { WeirError } from '../../../src/errors.ts';
 import { sharedFileName, uploadingCheckpointOf, type StateHandle } from '../../../src/storage/checkpoint-storage.ts';
 import { FsCheckpointStorage, nodeCheckpointFs } from '../../../src/storage/fs-checkpoint-storage.ts';
 import { checksumHex, loadChecksum } from '../../../src/storage/state-file.ts';
+import { tempDirs } from '../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-shared-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs(test, 'weir-shared-');
 
 test.before(async () => {
   await loadChecksum();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Awaits `promise` and checks it rejects with a WeirError of `code` (message matching `message`). */

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,20 +13,13 @@ import { openKeyedStateBackend, type StateBackendConfig } from '../../../../src/
 import { uploadingCheckpointOf, type SharedFileRef } from '../../../../src/storage/checkpoint-storage.ts';
 import { FsCheckpointStorage } from '../../../../src/storage/fs-checkpoint-storage.ts';
 import { checksumHex, loadChecksum } from '../../../../src/storage/state-file.ts';
+import { tempDirs } from '../../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-incremental-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs(test, 'weir-incremental-');
 
 test.before(async () => {
   await loadChecksum();
   await loadKeyHasher();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);

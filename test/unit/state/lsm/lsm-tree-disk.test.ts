@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -10,19 +9,14 @@ import { SstReader, SstWriter, compareKeys, type SstSource } from '../../../../s
 import { LruBlockCache } from '../../../../src/state/lsm/block-cache.ts';
 import { ByteWriter } from '../../../../src/state/lsm/sst-block.ts';
 import { checksum64, checksumHex, loadChecksum } from '../../../../src/storage/state-file.ts';
+import { tempDirs } from '../../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-lsm-disk-'));
-  dirs.push(dir);
-  return join(dir, 'tree');
-}
+const newDir = tempDirs(test, 'weir-lsm-disk-');
+/** A fresh dir's `tree` subdirectory (the tree creates it). */
+const tempDir = (): string => join(newDir(), 'tree');
 
 test.before(async () => {
   await loadChecksum();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 function prng(seed: number): () => number {

@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -7,19 +6,14 @@ import { WeirError } from '../../../../src/errors.ts';
 import { LsmTree } from '../../../../src/state/lsm/lsm-tree.ts';
 import { SstReader, compareKeys } from '../../../../src/state/lsm/sst-format.ts';
 import { loadChecksum } from '../../../../src/storage/state-file.ts';
+import { tempDirs } from '../../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-lsm-'));
-  dirs.push(dir);
-  return join(dir, 'tree');
-}
+const newDir = tempDirs(test, 'weir-lsm-');
+/** A fresh dir's `tree` subdirectory (the tree creates it). */
+const tempDir = (): string => join(newDir(), 'tree');
 
 test.before(async () => {
   await loadChecksum();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Deterministic xorshift PRNG, so failures reproduce from the printed seed. */

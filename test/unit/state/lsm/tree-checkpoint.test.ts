@@ -1,6 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -8,19 +7,12 @@ import { WeirError } from '../../../../src/errors.ts';
 import { LsmTree, type LsmTreeOptions, type RestoredFile, type TreeCheckpoint } from '../../../../src/state/lsm/lsm-tree.ts';
 import { compareKeys } from '../../../../src/state/lsm/sst-format.ts';
 import { checksumHex, loadChecksum } from '../../../../src/storage/state-file.ts';
+import { tempDirs } from '../../../helpers/temp-dirs.ts';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'weir-tree-cp-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs(test, 'weir-tree-cp-');
 
 test.before(async () => {
   await loadChecksum();
-});
-test.after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -135,8 +127,11 @@ test('a file held by two checkpoints is deleted only when both released it', asy
   const tree = await LsmTree.open(options(directory));
   const model = new Map<string, string>();
   for (let i = 0; i < 300; i++) put(tree, model, keyOf(i), valueOf(i, 'a'));
+  // Settle compaction first, so none can run between the two checkpoints (each adds one L0
+  // file, below the trigger): whether they share files must not depend on thread timing.
+  await tree.compact();
   const first = await tree.checkpoint();
-  for (let i = 300; i < 400; i++) put(tree, model, keyOf(i), valueOf(i, 'b'));
+  for (let i = 300; i < 310; i++) put(tree, model, keyOf(i), valueOf(i, 'b'));
   const second = await tree.checkpoint();
   const both = first.files.filter((f) => second.files.some((g) => g.name === f.name));
   assert.ok(both.length >= 1, 'the checkpoints share files');
