@@ -115,6 +115,7 @@ function restoredFiles(files: readonly SharedFileRef[], shared: SharedFileStore)
   return files.map((file) => ({
     path: file.handle.path,
     level: file.level,
+    checksum: file.handle.checksum,
     materialize: (target: string) => shared.materializeShared(file.handle, target),
   }));
 }

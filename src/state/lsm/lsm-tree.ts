@@ -95,6 +95,8 @@ export interface RestoredFile {
   /** For messages: the file's checkpoint path. */
   readonly path: string;
   readonly level: number;
+  /** xxHash64 (16 hex digits) of the file's bytes; `materialize` must put exactly those at `target` (verified). */
+  readonly checksum: string;
   materialize(target: string): Promise<void>;
 }
 
@@ -390,7 +392,6 @@ export class LsmTree {
   static async restore(options: LsmTreeOptions, files: readonly RestoredFile[]): Promise<{ tree: LsmTree; localNames: string[] }> {
     const resolved = validateOptions(options);
     await loadChecksum();
-    await loadStreamingChecksum();
     const directory = resolved.directory;
     try {
       await fsp.rm(directory, { recursive: true, force: true });
@@ -415,8 +416,8 @@ export class LsmTree {
       const reader = SstReader.open(new FdSource(target), file.path);
       const entry = { level: file.level, fileNumber, byteLength: reader.byteLength, smallest: reader.smallestKey, largest: reader.largestKey };
       reader.close();
-      // One streaming pass: materialize verified the copy; this records its checksum in the manifest.
-      manifestFiles.push({ ...entry, checksum: await fileChecksum(target) });
+      // materialize verified the copy against this checksum: the manifest records it, no re-read.
+      manifestFiles.push({ ...entry, checksum: file.checksum });
       localNames.set(file, name);
       fileNumber++;
     }

@@ -172,7 +172,7 @@ test('the checkpoint is of the state when snapshot() was called, even when persi
   const result = await persist(f.storage);
   const restored = await LsmTree.restore(
     treeOptions(join(f.root, 'restored')),
-    result.files.map((file) => ({ path: file.handle.path, level: file.level, materialize: (target: string) => f.storage.materializeShared(file.handle, target) })),
+    result.files.map((file) => ({ path: file.handle.path, level: file.level, checksum: file.handle.checksum, materialize: (target: string) => f.storage.materializeShared(file.handle, target) })),
   );
   assert.is(dec(restored.tree.get(enc('late'))!), 'before');
   assert.is(restored.tree.get(enc('key-00150')), undefined);
@@ -182,7 +182,7 @@ test('the checkpoint is of the state when snapshot() was called, even when persi
 });
 
 function restoredFiles(f: Fixture, files: readonly SharedFileRef[]): RestoredFile[] {
-  return files.map((file) => ({ path: file.handle.path, level: file.level, materialize: (target: string) => f.storage.materializeShared(file.handle, target) }));
+  return files.map((file) => ({ path: file.handle.path, level: file.level, checksum: file.handle.checksum, materialize: (target: string) => f.storage.materializeShared(file.handle, target) }));
 }
 
 test('adopt after a restore makes the next checkpoint refer to the restored handles instead of uploading', async () => {

@@ -53,7 +53,7 @@ function sstNames(directory: string): string[] {
 
 /** Restored files that copy the checkpoint's live files (no shared store involved). */
 function copies(cp: TreeCheckpoint): RestoredFile[] {
-  return cp.files.map((f) => ({ path: f.path, level: f.level, materialize: (target: string) => copyFile(f.path, target) }));
+  return cp.files.map((f) => ({ path: f.path, level: f.level, checksum: f.checksum, materialize: (target: string) => copyFile(f.path, target) }));
 }
 
 /** Deletion after release is asynchronous (an fs.rm): wait until `paths` are gone, or give up. */
