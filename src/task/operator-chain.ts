@@ -83,7 +83,11 @@ export function createOperatorChain(
   for (let i = vertex.chain.length - 1; i >= 0; i--) {
     const node = vertex.chain[i]!;
     if (node.transformation.kind === 'source') {
-      source = new SourceDriver(node, context, node.transformation.source as Source<unknown>, output);
+      const outputsHaveRoom = () => {
+        for (const writer of writers) if (!writer.hasRoom()) return false;
+        return true;
+      };
+      source = new SourceDriver(node, context, node.transformation.source as Source<unknown>, output, outputsHaveRoom);
       break;
     }
     const operator = createOperator(node, context, output);

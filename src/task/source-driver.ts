@@ -17,12 +17,20 @@ export class SourceDriver implements SourceOutput<unknown> {
   readonly #output: Output<unknown>;
   #reader: SourceReader<unknown> | undefined;
   #restoredState: readonly unknown[] | undefined;
+  readonly #outputsHaveRoom: () => boolean;
 
-  constructor(node: StreamNode, context: OperatorContext, source: Source<unknown>, output: Output<unknown>) {
+  constructor(
+    node: StreamNode,
+    context: OperatorContext,
+    source: Source<unknown>,
+    output: Output<unknown>,
+    outputsHaveRoom: () => boolean,
+  ) {
     this.node = node;
     this.#context = context;
     this.#source = source;
     this.#output = output;
+    this.#outputsHaveRoom = outputsHaveRoom;
   }
 
   async open(): Promise<void> {
@@ -67,6 +75,11 @@ export class SourceDriver implements SourceOutput<unknown> {
   collect(record: unknown): void {
     this.recordsOut++;
     this.#output.collect(record);
+  }
+
+  /** SourceOutput: whether every output channel can take another record without blocking. */
+  hasRoom(): boolean {
+    return this.#outputsHaveRoom();
   }
 
   /** One pollNext call: 'more', 'end', or milliseconds to wait. */

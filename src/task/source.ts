@@ -21,6 +21,13 @@ export interface SourceReaderContext {
 /** Receives the records a reader emits; forwards them synchronously down the chain. */
 export interface SourceOutput<T> {
   collect(record: T): void;
+  /**
+   * False when the channels downstream are full (backpressure): a reader emitting a batch should
+   * then stop and return `'more'`, so the subtask waits between records — where it still takes
+   * part in checkpoints — instead of blocking inside `collect`. The runtime's output always
+   * provides it; it is optional only so a test can pass a plain `{ collect }`.
+   */
+  hasRoom?(): boolean;
 }
 
 /**

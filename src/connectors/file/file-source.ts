@@ -212,6 +212,7 @@ export class FileSourceReader<T> implements SourceReader<T> {
     const files = this.#files!;
     let emitted = 0;
     while (emitted < FILE_SOURCE_BATCH_SIZE && !this.#done) {
+      if (emitted > 0 && output.hasRoom?.() === false) break; // downstream full: wait between lines
       const file = files[this.#fileIndex]!;
       if (this.#viewPos >= this.#view.length) {
         if (this.#readOffset < file.size) {

@@ -171,6 +171,8 @@ export class GeneratorSourceReader<T> implements SourceReader<T> {
     const { step, end } = split;
     let emitted = 0;
     while (emitted < budget && split.next < end) {
+      // Downstream full: stop here and wait between records, where checkpoints still happen.
+      if (emitted > 0 && output.hasRoom?.() === false) break;
       const index = split.next;
       // Advance before emitting: a checkpoint taken inside collect() (never, barriers come
       // between polls) or an error leaves the split exactly after the last emitted record.

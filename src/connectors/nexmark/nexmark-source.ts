@@ -162,6 +162,7 @@ export class NexmarkSourceReader implements SourceReader<NexmarkEvent> {
     const end = this.#end;
     let emitted = 0;
     while (emitted < budget && split.next < end) {
+      if (emitted > 0 && output.hasRoom?.() === false) break; // downstream full: wait between events
       const eventNumber = split.next;
       // Advance before emitting, so an error in collect() leaves the split after the last event.
       split.next = eventNumber + step;
@@ -176,6 +177,7 @@ export class NexmarkSourceReader implements SourceReader<NexmarkEvent> {
   #emitMerged(output: SourceOutput<NexmarkEvent>, budget: number): number {
     let emitted = 0;
     while (emitted < budget && this.#splits.length > 0) {
+      if (emitted > 0 && output.hasRoom?.() === false) break; // downstream full: wait between events
       const index = this.#nextSplitIndex();
       const split = this.#splits[index]!;
       const eventNumber = split.next;
