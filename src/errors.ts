@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   WEIR_RECORD_NOT_SERIALIZABLE: { retriable: false },
   WEIR_MALFORMED_FRAME: { retriable: false },
   WEIR_STATE_ACCESS_OUTSIDE_KEY: { retriable: false },
+  /** A record's event timestamp is missing or not a finite number (a deterministic data error). */
+  WEIR_INVALID_TIMESTAMP: { retriable: false },
   WEIR_SOURCE_FAILED: { retriable: true },
   WEIR_SINK_FAILED: { retriable: true },
   WEIR_CHECKPOINT_CORRUPT: { retriable: false },

@@ -3,7 +3,10 @@
  */
 export { defineJob, type JobBuilder } from './api/define-job.ts';
 export { StreamExecutionEnvironment } from './api/environment.ts';
-export { DataStream, DataStreamSink, KeyedStream } from './api/data-stream.ts';
+export { ConnectedStreams, DataStream, DataStreamSink, KeyedStream } from './api/data-stream.ts';
+export { WatermarkStrategy, type TimestampAssigner } from './task/time/watermark-strategy.ts';
+export { IntervalJoin, IntervalJoined } from './api/interval-join.ts';
+export { ProcessJoinFunction, type ProcessJoinContext } from './task/operators/interval-join.ts';
 export { run } from './api/run.ts';
 export { RUN_OPTION_DEFAULTS, type RunOptions } from './api/options.ts';
 export {
@@ -15,11 +18,17 @@ export {
 export type { CheckpointStats, CheckpointFailureReason, SubtaskCheckpointStats } from './checkpoint/checkpoint-coordinator.ts';
 export type { RestartStrategyOptions } from './coordinator/restart-strategy.ts';
 export type { JobProgress } from './coordinator/job-coordinator.ts';
-export type { JobResult, OperatorStats, CheckpointSummary } from './coordinator/job-result.ts';
+export type { JobResult, OperatorStats, CheckpointSummary, SubtaskDebloatMetrics } from './coordinator/job-result.ts';
+export type { DebloatMetrics } from './channels/debloat-driver.ts';
 export type { JobDefinition } from './graph/job-definition.ts';
 
 export {
+  KeyedCoProcessFunction,
   KeyedProcessFunction,
+  OutputTag,
+  type OnTimerContext,
+  type TimeDomain,
+  type TimerService,
   type Collector,
   type FilterFunction,
   type FlatMapFunction,
@@ -37,6 +46,35 @@ export type {
   ReducingState,
   ValueState,
 } from './state/state.ts';
+export { WindowedStream } from './api/windowed-stream.ts';
+export { GlobalWindow, TimeWindow, Window } from './task/windowing/window.ts';
+export {
+  DynamicEventTimeSessionWindows,
+  DynamicProcessingTimeSessionWindows,
+  EventTimeSessionWindows,
+  GlobalWindows,
+  MergingWindowAssigner,
+  ProcessingTimeSessionWindows,
+  SlidingEventTimeWindows,
+  SlidingProcessingTimeWindows,
+  TumblingEventTimeWindows,
+  TumblingProcessingTimeWindows,
+  WindowAssigner,
+  type SessionWindowTimeGapExtractor,
+  type WindowAssignerContext,
+} from './task/windowing/window-assigners.ts';
+export {
+  CountTrigger,
+  EventTimeTrigger,
+  NeverTrigger,
+  ProcessingTimeTrigger,
+  PurgingTrigger,
+  Trigger,
+  TriggerResult,
+  type OnMergeContext,
+  type TriggerContext,
+} from './task/windowing/triggers.ts';
+export { ProcessWindowFunction, type KeyedStateStore, type ProcessWindowContext } from './task/windowing/process-window-function.ts';
 export type { PollStatus, Source, SourceOutput, SourceReader, SourceReaderContext } from './task/source.ts';
 export type { Committer, Sink, SinkContext, SinkWriter } from './task/sink.ts';
 

@@ -12,6 +12,7 @@ export class PlanBuilder {
   readonly config: PlanConfig;
   readonly #transformations: Transformation[] = [];
   chaining = true;
+  autoWatermarkIntervalMs = 200;
 
   constructor(config: PlanConfig) {
     this.config = config;
@@ -30,6 +31,7 @@ export class PlanBuilder {
       maxParallelism: this.config.maxParallelism,
       params: this.config.params,
       chaining: this.chaining,
+      autoWatermarkIntervalMs: this.autoWatermarkIntervalMs,
     };
   }
 }

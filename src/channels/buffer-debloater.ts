@@ -70,6 +70,7 @@ export class BufferDebloater {
   #announced: number;
   #throughput = 0;
   #estimatedTimeToConsumeMs = 0;
+  #updates = 0;
 
   constructor(options: BufferDebloaterOptions) {
     const {
@@ -114,10 +115,16 @@ export class BufferDebloater {
 
   /**
    * How long the consumer needs for the data its channels may hold: currentSizeBytes × channels
-   * in use / throughput, in ms (throughput taken as ≥ 1 B/s, as in Flink; 0 before the first period).
+   * in use / throughput, in ms (throughput taken as ≥ 1 B/s, as in Flink; 0 before the first
+   * period). An upper bound: DebloatDriver reports the time for the data actually in flight.
    */
   get estimatedTimeToConsumeMs(): number {
     return this.#estimatedTimeToConsumeMs;
+  }
+
+  /** Periods completed so far (each one recomputed the size, announced or not). */
+  get updates(): number {
+    return this.#updates;
   }
 
   /** Bytes consumed from `channel` so far. */
@@ -168,6 +175,7 @@ export class BufferDebloater {
     if (this.#busySince !== undefined) this.#busyMs += Math.max(0, nowMs - this.#busySince);
     if (this.#busyMs > 0) this.#throughput = (this.#periodBytes * 1000) / this.#busyMs;
     this.#startPeriod(nowMs);
+    this.#updates++;
 
     const divisor = Math.max(1, channelsInUse);
     const desirable = Math.min((this.#throughput * this.targetMs) / 1000 / divisor, 2 * this.#size);

@@ -9,13 +9,60 @@
  * replayed before any new input (`replayChannelState`). Consumer subtask's worker thread; used
  * by InputGate and the subtask runner.
  */
-import { FRAME_KEYED_RECORD, FRAME_RECORD, forEachFrame, KEY_GROUP_PREFIX_BYTES, type Barrier } from './frame-codec.ts';
-import type { RecordCodec } from './record-codec.ts';
+import {
+  FRAME_KEYED_RECORD,
+  FRAME_RECORD,
+  FRAME_TIMESTAMPED_KEYED_RECORD,
+  FRAME_TIMESTAMPED_RECORD,
+  forEachFrame,
+  KEY_GROUP_PREFIX_BYTES,
+  KEYED_TIMESTAMP_PREFIX_BYTES,
+  readTimestamp,
+  TIMESTAMP_PREFIX_BYTES,
+  type Barrier,
+} from './frame-codec.ts';
+import type { RecordCodec, RecordDecoder } from './record-codec.ts';
 
-/** Where replayed records go (the InputGate's handler). */
+/** Where replayed records go (the InputGate's handler). Timestamp NaN: the record has none. */
 export interface ReplayTarget {
-  processRecord(record: unknown): void;
-  processKeyedRecord(record: unknown, keyGroup: number): void;
+  processRecord(record: unknown, timestamp: number, input: number): void;
+  processKeyedRecord(record: unknown, keyGroup: number, timestamp: number, input: number): void;
+}
+
+/**
+ * Decodes the record of a record frame of any kind (plain, keyed, timestamped) and hands it to
+ * `visit` with its key group (−1: none) and timestamp (NaN: none); other frames are skipped.
+ * Off the hot path: used for stored channel state, not by the gate's read loop.
+ */
+export function visitRecordFrame(
+  type: number,
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  decoder: RecordDecoder,
+  visit: (record: unknown, keyGroup: number, timestamp: number) => void,
+): void {
+  switch (type) {
+    case FRAME_RECORD:
+      visit(decoder.decode(bytes, offset, length), -1, Number.NaN);
+      return;
+    case FRAME_KEYED_RECORD:
+      visit(decoder.decode(bytes, offset + KEY_GROUP_PREFIX_BYTES, length - KEY_GROUP_PREFIX_BYTES), keyGroupAt(bytes, offset), Number.NaN);
+      return;
+    case FRAME_TIMESTAMPED_RECORD:
+      visit(decoder.decode(bytes, offset + TIMESTAMP_PREFIX_BYTES, length - TIMESTAMP_PREFIX_BYTES), -1, readTimestamp(bytes, offset));
+      return;
+    case FRAME_TIMESTAMPED_KEYED_RECORD:
+      visit(
+        decoder.decode(bytes, offset + KEYED_TIMESTAMP_PREFIX_BYTES, length - KEYED_TIMESTAMP_PREFIX_BYTES),
+        keyGroupAt(bytes, offset),
+        readTimestamp(bytes, offset + KEY_GROUP_PREFIX_BYTES),
+      );
+  }
+}
+
+function keyGroupAt(bytes: Uint8Array, offset: number): number {
+  return bytes[offset]! | (bytes[offset + 1]! << 8);
 }
 
 /**
@@ -23,21 +70,24 @@ export interface ReplayTarget {
  * records of every channel to the operators, channel by channel in stored order. Returns the
  * number of records replayed.
  */
-export function replayChannelState(channels: readonly Uint8Array[], codec: RecordCodec, target: ReplayTarget): number {
+export function replayChannelState(
+  channels: readonly Uint8Array[],
+  codec: RecordCodec,
+  target: ReplayTarget,
+  inputOf: readonly number[] = [],
+): number {
   let records = 0;
-  for (const bytes of channels) {
+  channels.forEach((bytes, channel) => {
     const decoder = codec.createDecoder();
+    const input = inputOf[channel] ?? 0;
     forEachFrame(bytes, (type, offset, length) => {
-      if (type === FRAME_RECORD) {
-        target.processRecord(decoder.decode(bytes, offset, length));
+      visitRecordFrame(type, bytes, offset, length, decoder, (record, keyGroup, timestamp) => {
+        if (keyGroup >= 0) target.processKeyedRecord(record, keyGroup, timestamp, input);
+        else target.processRecord(record, timestamp, input);
         records++;
-      } else if (type === FRAME_KEYED_RECORD) {
-        const keyGroup = bytes[offset]! | (bytes[offset + 1]! << 8);
-        target.processKeyedRecord(decoder.decode(bytes, offset + KEY_GROUP_PREFIX_BYTES, length - KEY_GROUP_PREFIX_BYTES), keyGroup);
-        records++;
-      }
+      });
     });
-  }
+  });
   return records;
 }
 

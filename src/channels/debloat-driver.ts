@@ -2,12 +2,15 @@
  * DebloatDriver: buffer debloating for one input gate. The gate reports the bytes it consumes per
  * channel; once per period the driver asks its BufferDebloater for a new per-channel size and
  * writes it into the usable-capacity word of every open channel's ring, where the producer's
- * RingWriter picks it up (ring-buffer.ts). Runs on the consumer subtask's thread; the input gate
- * owns it, the subtask loop pauses its measurement when the gate runs dry.
+ * RingWriter picks it up (ring-buffer.ts), and measures its metrics (the size in force, the data in
+ * flight and how long it takes to consume), which it publishes to a DebloatMetricsSink (the
+ * subtask's TaskControl, read by the coordinator for progress and results). Runs on the consumer
+ * subtask's thread; the input gate owns it, the subtask loop pauses its measurement when the gate
+ * runs dry and attaches the sink.
  */
 import { WeirError } from '../errors.ts';
 import { BufferDebloater, DEBLOAT_DEFAULTS } from './buffer-debloater.ts';
-import { RING_HEADER_BYTES, RING_MIN_CAPACITY, setUsableCapacity, usableCapacity } from './ring-buffer.ts';
+import { RING_HEADER_BYTES, RING_MIN_CAPACITY, ringFill, setUsableCapacity, usableCapacity } from './ring-buffer.ts';
 
 /** The user-facing settings (the proposed `options.debloat` object); every field optional. */
 export interface DebloatSettings {
@@ -29,12 +32,38 @@ export interface DebloatSettings {
   maxBytes?: number;
 }
 
+/**
+ * One input gate's buffer-debloating metrics as of the end of the last period (Flink's task
+ * metrics `debloatedBufferSize` and `estimatedTimeToConsumeBuffersMs`, plus what they come from).
+ */
+export interface DebloatMetrics {
+  /** Usable bytes per channel last announced to the producers (starts at maxBytes). */
+  readonly debloatedBufferSize: number;
+  /** Time the subtask needs to consume the data in flight: inFlightBytes / throughput, ms (throughput ≥ 1 B/s, as in Flink); 0 before the first period. */
+  readonly estimatedTimeToConsumeBuffersMs: number;
+  /** The largest estimatedTimeToConsumeBuffersMs measured so far. */
+  readonly maxEstimatedTimeToConsumeBuffersMs: number;
+  /** Bytes waiting in the gate's channel rings (published, not yet consumed). */
+  readonly inFlightBytes: number;
+  /** The subtask's busy throughput over the last period, bytes/s. */
+  readonly throughputBytesPerSecond: number;
+}
+
+/** Receives a gate's metrics after every period (TaskControl implements it). */
+export interface DebloatMetricsSink {
+  reportDebloat(metrics: DebloatMetrics): void;
+}
+
 export class DebloatDriver {
   readonly #rings: readonly SharedArrayBuffer[];
   readonly #ended: boolean[];
   readonly #debloater: BufferDebloater;
   readonly #clock: () => number;
   #open: number;
+  /** The debloater's period count when the metrics were last measured. */
+  #measuredPeriods = 0;
+  #metrics: DebloatMetrics;
+  #sink: DebloatMetricsSink | undefined;
 
   /** `clock` returns milliseconds (default performance.now); tests inject a fake one. */
   constructor(rings: readonly SharedArrayBuffer[], settings: DebloatSettings = {}, clock: () => number = () => performance.now()) {
@@ -68,6 +97,24 @@ export class DebloatDriver {
     });
     // The debloater starts at maxBytes: make the rings agree when it is below their capacity.
     for (const ring of rings) if (usableCapacity(ring) !== maxBytes) setUsableCapacity(ring, maxBytes);
+    this.#metrics = {
+      debloatedBufferSize: maxBytes,
+      estimatedTimeToConsumeBuffersMs: 0,
+      maxEstimatedTimeToConsumeBuffersMs: 0,
+      inFlightBytes: 0,
+      throughputBytesPerSecond: 0,
+    };
+  }
+
+  /** The metrics as of the last period (a new object each period; never mutated). */
+  get metrics(): DebloatMetrics {
+    return this.#metrics;
+  }
+
+  /** Publishes the metrics to `sink` now and after every period from now on (one sink; a second call replaces it). */
+  publishTo(sink: DebloatMetricsSink): void {
+    this.#sink = sink;
+    sink.reportDebloat(this.#metrics);
   }
 
   /** Per-channel usable bytes last announced. Metric `debloatedBufferSize`. */
@@ -80,9 +127,14 @@ export class DebloatDriver {
     return this.#debloater.throughputBytesPerSecond;
   }
 
-  /** Metric `estimatedTimeToConsumeBuffersMs`: in-flight bytes the channels may hold / throughput. */
+  /** Metric `estimatedTimeToConsumeBuffersMs`: bytes in flight at the last period / throughput, ms. */
   get estimatedTimeToConsumeMs(): number {
-    return this.#debloater.estimatedTimeToConsumeMs;
+    return this.#metrics.estimatedTimeToConsumeBuffersMs;
+  }
+
+  /** Bytes in the gate's rings at the last period. */
+  get inFlightBytes(): number {
+    return this.#metrics.inFlightBytes;
   }
 
   /** Bytes consumed from `channel` so far. */
@@ -123,14 +175,38 @@ export class DebloatDriver {
 
   /**
    * Cheap unless a period has passed: then recomputes the size and, if it is announced, sets it
-   * as the usable capacity of every open channel's ring and returns it.
+   * as the usable capacity of every open channel's ring and returns it; and measures and
+   * publishes the metrics (whether or not a size was announced).
    */
   maybeUpdate(nowMs: number = this.#clock()): number | undefined {
     const size = this.#debloater.maybeUpdate(nowMs, this.#open);
-    if (size === undefined) return undefined;
-    for (let c = 0; c < this.#rings.length; c++) {
-      if (!this.#ended[c]) setUsableCapacity(this.#rings[c]!, size);
+    if (size !== undefined) {
+      for (let c = 0; c < this.#rings.length; c++) {
+        if (!this.#ended[c]) setUsableCapacity(this.#rings[c]!, size);
+      }
     }
+    if (this.#debloater.updates !== this.#measuredPeriods) this.#measure();
     return size;
+  }
+
+  /**
+   * Once per period: the bytes waiting in the rings now, and how long the last period's
+   * throughput takes to consume them (Flink's estimate uses the buffers in use the same way).
+   * The gate calls maybeUpdate after releasing what it read, so the rings' read indices are current.
+   */
+  #measure(): void {
+    this.#measuredPeriods = this.#debloater.updates;
+    let inFlightBytes = 0;
+    for (const ring of this.#rings) inFlightBytes += ringFill(ring);
+    const throughputBytesPerSecond = this.#debloater.throughputBytesPerSecond;
+    const estimate = (inFlightBytes * 1000) / Math.max(1, throughputBytesPerSecond);
+    this.#metrics = {
+      debloatedBufferSize: this.#debloater.currentSizeBytes,
+      estimatedTimeToConsumeBuffersMs: estimate,
+      maxEstimatedTimeToConsumeBuffersMs: Math.max(this.#metrics.maxEstimatedTimeToConsumeBuffersMs, estimate),
+      inFlightBytes,
+      throughputBytesPerSecond,
+    };
+    this.#sink?.reportDebloat(this.#metrics);
   }
 }

@@ -21,7 +21,11 @@
  *   type 5  KEYED_RECORD      u32 key group, then L-4 bytes from the record codec (hash
  *                             edges: the consumer reuses the producer's key group instead
  *                             of hashing the key again)
- *   types 6..15 are reserved.
+ *   type 6  TIMESTAMPED_RECORD        f64 event timestamp (ms), then L-8 bytes from the record codec
+ *   type 7  TIMESTAMPED_KEYED_RECORD  u32 key group, f64 event timestamp, then L-12 record bytes
+ *   type 8  WATERMARK_STATUS  u32: 0 active, 1 idle (the producer has no data for now and
+ *                             holds no watermark back)                                  4 bytes
+ *   types 9..15 are reserved.
  */
 
 import { WeirError } from '../errors.ts';
@@ -32,8 +36,16 @@ export const FRAME_WATERMARK = 2;
 export const FRAME_BARRIER = 3;
 export const FRAME_END_OF_PARTITION = 4;
 export const FRAME_KEYED_RECORD = 5;
+export const FRAME_TIMESTAMPED_RECORD = 6;
+export const FRAME_TIMESTAMPED_KEYED_RECORD = 7;
+export const FRAME_WATERMARK_STATUS = 8;
 /** Bytes before the record in a KEYED_RECORD payload. */
 export const KEY_GROUP_PREFIX_BYTES = 4;
+/** Bytes of the event timestamp before the record in a TIMESTAMPED_RECORD payload. */
+export const TIMESTAMP_PREFIX_BYTES = 8;
+/** Bytes before the record in a TIMESTAMPED_KEYED_RECORD payload (key group, then timestamp). */
+export const KEYED_TIMESTAMP_PREFIX_BYTES = 12;
+export const WATERMARK_STATUS_PAYLOAD_BYTES = 4;
 
 export const FRAME_HEADER_BYTES = 4;
 /** Largest payload length the 28-bit length field can hold. */
@@ -146,6 +158,24 @@ export function readWatermark(bytes: Uint8Array, offset: number, length: number)
   const ts = readF64(bytes, offset);
   if (Number.isNaN(ts)) throw new WeirError('WEIR_MALFORMED_FRAME', 'watermark payload is NaN');
   return ts;
+}
+
+/** Writes a record timestamp (f64) at `out[offset]`: the prefix of the TIMESTAMPED record frames. */
+export function writeTimestamp(ts: number, out: Uint8Array, offset: number): void {
+  writeF64(out, offset, ts);
+}
+
+/** Reads the record timestamp (f64) at `bytes[offset]`. */
+export function readTimestamp(bytes: Uint8Array, offset: number): number {
+  return readF64(bytes, offset);
+}
+
+/** Decodes a WATERMARK_STATUS payload: true when the producer went idle. */
+export function readWatermarkStatus(bytes: Uint8Array, offset: number, length: number): boolean {
+  checkPayload(bytes, offset, length, WATERMARK_STATUS_PAYLOAD_BYTES, 'watermark status');
+  const status = readU32(bytes, offset);
+  if (status > 1) throw new WeirError('WEIR_MALFORMED_FRAME', `watermark status payload must be 0 or 1, got ${status}`);
+  return status === 1;
 }
 
 function checkRoom(out: Uint8Array, offset: number, size: number, what: string): void {

@@ -7,7 +7,7 @@
  */
 import { WeirError } from '../errors.ts';
 import { BarrierAligner, type AlignmentMode } from './barrier-aligner.ts';
-import { ChannelStateCapture, type CapturedChannelState } from './channel-state-capture.ts';
+import { ChannelStateCapture, visitRecordFrame, type CapturedChannelState } from './channel-state-capture.ts';
 import { DebloatDriver, type DebloatSettings } from './debloat-driver.ts';
 import {
   FRAME_BARRIER,
@@ -16,19 +16,40 @@ import {
   encodeHeader,
   FRAME_HEADER_BYTES,
   FRAME_RECORD,
+  FRAME_TIMESTAMPED_KEYED_RECORD,
+  FRAME_TIMESTAMPED_RECORD,
+  FRAME_WATERMARK,
+  FRAME_WATERMARK_STATUS,
   forEachFrame,
   frameBytes,
   KEY_GROUP_PREFIX_BYTES,
+  KEYED_TIMESTAMP_PREFIX_BYTES,
   readBarrier,
+  readTimestamp,
+  readWatermark,
+  readWatermarkStatus,
+  TIMESTAMP_PREFIX_BYTES,
+  writeTimestamp,
   type Barrier,
 } from './frame-codec.ts';
 import type { RecordCodec, RecordDecoder, RecordEncoder } from './record-codec.ts';
 import { RingReader } from './ring-buffer.ts';
 
+/**
+ * What the gate hands on. Records come with their event timestamp (NaN: none) and the number of
+ * the input they arrived on (0, or 1 for the second input of a two-input operator).
+ */
 export interface InputHandler {
-  processRecord(record: unknown): void;
+  processRecord(record: unknown, timestamp: number, input: number): void;
   /** A record of a hash edge, with the key group the producer computed for it. */
-  processKeyedRecord(record: unknown, keyGroup: number): void;
+  processKeyedRecord(record: unknown, keyGroup: number, timestamp: number, input: number): void;
+  /**
+   * The gate's event time advanced: the minimum of the watermarks of its channels, leaving out
+   * idle and ended ones (Flink's StatusWatermarkValve). Called only with increasing values.
+   */
+  processWatermark(timestamp: number): void;
+  /** Every open channel went idle (true), or one became active again (false). */
+  processWatermarkStatus(idle: boolean): void;
   /**
    * Take the checkpoint now: every open channel delivered this barrier (aligned), the last one
    * did (at-least-once), or the first one announced it (unaligned).
@@ -79,6 +100,14 @@ export class InputGate {
   readonly debloat: DebloatDriver | undefined;
   /** Records read per channel, for metrics and tests. */
   readonly recordsPerChannel: number[];
+  /** The input (0 or 1) each channel belongs to. */
+  readonly #inputOf: readonly number[];
+  /** Per channel, the last watermark it delivered, and whether it is idle. */
+  readonly #watermarks: Float64Array;
+  readonly #idle: boolean[];
+  /** The combined watermark last handed on, and whether the gate as a whole is idle. */
+  #watermark = -Infinity;
+  #gateIdle = false;
 
   constructor(
     rings: readonly SharedArrayBuffer[],
@@ -86,7 +115,11 @@ export class InputGate {
     alignment: AlignmentMode = 'aligned',
     debloat?: DebloatSettings,
     alignedTimeoutMs?: number,
+    inputOf: readonly number[] = [],
   ) {
+    this.#inputOf = rings.map((_, c) => inputOf[c] ?? 0);
+    this.#watermarks = new Float64Array(rings.length).fill(-Infinity);
+    this.#idle = rings.map(() => false);
     this.#alignedTimeoutMs = alignedTimeoutMs;
     this.#alignedAnnounced = rings.map(() => undefined);
     this.#aligner = new BarrierAligner(rings.length, alignment);
@@ -99,6 +132,11 @@ export class InputGate {
     this.#ended = rings.map(() => false);
     this.#open = rings.length;
     this.recordsPerChannel = rings.map(() => 0);
+  }
+
+  /** The event time of this gate: the last combined watermark handed on (−∞ before the first). */
+  get currentWatermark(): number {
+    return this.#watermark;
   }
 
   /** True once every channel delivered end-of-partition. */
@@ -232,10 +270,10 @@ export class InputGate {
     }
   }
 
-  /** A record read from a channel being captured: stored re-encoded (keyGroup −1: a plain record). */
-  #spillIfCapturing(channel: number, record: unknown, keyGroup: number): void {
+  /** A record read from a channel being captured: stored re-encoded (keyGroup −1: none; timestamp NaN: none). */
+  #spillIfCapturing(channel: number, record: unknown, keyGroup: number, timestamp: number): void {
     if (!this.#capture.isSpilling(channel)) return;
-    this.#capture.spill(channel, this.#encodeFrame(channel, record, keyGroup));
+    this.#capture.spill(channel, this.#encodeFrame(channel, record, keyGroup, timestamp));
   }
 
   /**
@@ -248,17 +286,14 @@ export class InputGate {
     const ahead = live.clone?.() ?? this.#codec.createDecoder();
     const frames: Uint8Array[] = [];
     let length = 0;
+    // Watermarks and status frames are not stored: event time restarts from the sources' new
+    // watermarks after a restore (Flink does not checkpoint watermarks either).
     forEachFrame(raw, (type, offset, size) => {
-      let frame: Uint8Array | undefined;
-      if (type === FRAME_RECORD) frame = this.#encodeFrame(channel, ahead.decode(raw, offset, size), -1);
-      else if (type === FRAME_KEYED_RECORD) {
-        const keyGroup = raw[offset]! | (raw[offset + 1]! << 8);
-        frame = this.#encodeFrame(channel, ahead.decode(raw, offset + KEY_GROUP_PREFIX_BYTES, size - KEY_GROUP_PREFIX_BYTES), keyGroup);
-      }
-      if (frame !== undefined) {
+      visitRecordFrame(type, raw, offset, size, ahead, (record, keyGroup, timestamp) => {
+        const frame = this.#encodeFrame(channel, record, keyGroup, timestamp);
         frames.push(frame);
         length += frame.length;
-      }
+      });
     });
     const out = new Uint8Array(length);
     let at = 0;
@@ -269,12 +304,15 @@ export class InputGate {
     return out;
   }
 
-  #encodeFrame(channel: number, record: unknown, keyGroup: number): Uint8Array {
+  #encodeFrame(channel: number, record: unknown, keyGroup: number, timestamp: number): Uint8Array {
     const encoder = this.#captureEncoders[channel]!;
     const keyed = keyGroup >= 0;
-    const end = keyed ? encoder.encode(record, KEY_GROUP_PREFIX_BYTES) : encoder.encode(record);
+    const timed = timestamp === timestamp; // not NaN
+    const prefix = keyed ? (timed ? KEYED_TIMESTAMP_PREFIX_BYTES : KEY_GROUP_PREFIX_BYTES) : timed ? TIMESTAMP_PREFIX_BYTES : 0;
+    const end = encoder.encode(record, prefix);
+    const type = keyed ? (timed ? FRAME_TIMESTAMPED_KEYED_RECORD : FRAME_KEYED_RECORD) : timed ? FRAME_TIMESTAMPED_RECORD : FRAME_RECORD;
     const frame = new Uint8Array(frameBytes(end));
-    new DataView(frame.buffer).setUint32(0, encodeHeader(keyed ? FRAME_KEYED_RECORD : FRAME_RECORD, end), true);
+    new DataView(frame.buffer).setUint32(0, encodeHeader(type, end), true);
     frame.set(encoder.buffer.subarray(0, end), FRAME_HEADER_BYTES);
     if (keyed) {
       frame[FRAME_HEADER_BYTES] = keyGroup & 0xff;
@@ -282,7 +320,37 @@ export class InputGate {
       frame[FRAME_HEADER_BYTES + 2] = 0;
       frame[FRAME_HEADER_BYTES + 3] = 0;
     }
+    if (timed) writeTimestamp(timestamp, frame, FRAME_HEADER_BYTES + (keyed ? KEY_GROUP_PREFIX_BYTES : 0));
     return frame;
+  }
+
+  /** A channel's watermark or status changed (or it ended): hand on the new combined event time. */
+  #updateWatermark(handler: InputHandler): void {
+    let min = Infinity;
+    let active = 0;
+    for (let c = 0; c < this.#watermarks.length; c++) {
+      if (this.#ended[c] || this.#idle[c]) continue;
+      active++;
+      const w = this.#watermarks[c]!;
+      if (w < min) min = w;
+    }
+    if (active === 0) {
+      // Every open channel idle: the gate is idle and holds no watermark back. (All ended: the
+      // final watermark, +∞ from every source, came in band before end-of-partition.)
+      if (this.#open > 0 && !this.#gateIdle) {
+        this.#gateIdle = true;
+        handler.processWatermarkStatus(true);
+      }
+      return;
+    }
+    if (this.#gateIdle) {
+      this.#gateIdle = false;
+      handler.processWatermarkStatus(false);
+    }
+    if (min > this.#watermark) {
+      this.#watermark = min;
+      handler.processWatermark(min);
+    }
   }
 
   /** True when some open channel has a published frame (the last check before sleeping). */
@@ -324,13 +392,40 @@ export class InputGate {
           const at = reader.payloadOffset;
           const keyGroup = bytes[at]! | (bytes[at + 1]! << 8);
           const record = decoder.decode(bytes, at + KEY_GROUP_PREFIX_BYTES, reader.payloadLength - KEY_GROUP_PREFIX_BYTES);
-          this.#spillIfCapturing(channel, record, keyGroup);
-          handler.processKeyedRecord(record, keyGroup);
+          this.#spillIfCapturing(channel, record, keyGroup, Number.NaN);
+          handler.processKeyedRecord(record, keyGroup, Number.NaN, this.#inputOf[channel]!);
         } else if (type === FRAME_RECORD) {
           this.recordsPerChannel[channel]!++;
           const record = decoder.decode(bytes, reader.payloadOffset, reader.payloadLength);
-          this.#spillIfCapturing(channel, record, -1);
-          handler.processRecord(record);
+          this.#spillIfCapturing(channel, record, -1, Number.NaN);
+          handler.processRecord(record, Number.NaN, this.#inputOf[channel]!);
+        } else if (type === FRAME_TIMESTAMPED_KEYED_RECORD) {
+          this.recordsPerChannel[channel]!++;
+          const at = reader.payloadOffset;
+          const keyGroup = bytes[at]! | (bytes[at + 1]! << 8);
+          const timestamp = readTimestamp(bytes, at + KEY_GROUP_PREFIX_BYTES);
+          const record = decoder.decode(bytes, at + KEYED_TIMESTAMP_PREFIX_BYTES, reader.payloadLength - KEYED_TIMESTAMP_PREFIX_BYTES);
+          this.#spillIfCapturing(channel, record, keyGroup, timestamp);
+          handler.processKeyedRecord(record, keyGroup, timestamp, this.#inputOf[channel]!);
+        } else if (type === FRAME_TIMESTAMPED_RECORD) {
+          this.recordsPerChannel[channel]!++;
+          const at = reader.payloadOffset;
+          const timestamp = readTimestamp(bytes, at);
+          const record = decoder.decode(bytes, at + TIMESTAMP_PREFIX_BYTES, reader.payloadLength - TIMESTAMP_PREFIX_BYTES);
+          this.#spillIfCapturing(channel, record, -1, timestamp);
+          handler.processRecord(record, timestamp, this.#inputOf[channel]!);
+        } else if (type === FRAME_WATERMARK) {
+          const watermark = readWatermark(bytes, reader.payloadOffset, reader.payloadLength);
+          if (watermark > this.#watermarks[channel]!) {
+            this.#watermarks[channel] = watermark;
+            if (!this.#idle[channel]) this.#updateWatermark(handler);
+          }
+        } else if (type === FRAME_WATERMARK_STATUS) {
+          const idle = readWatermarkStatus(bytes, reader.payloadOffset, reader.payloadLength);
+          if (idle !== this.#idle[channel]) {
+            this.#idle[channel] = idle;
+            this.#updateWatermark(handler);
+          }
         } else if (type === FRAME_BARRIER) {
           const barrier = readBarrier(bytes, reader.payloadOffset, reader.payloadLength);
           if (barrier.unaligned) {
@@ -355,6 +450,7 @@ export class InputGate {
         } else if (type === FRAME_END_OF_PARTITION) {
           this.#ended[channel] = true;
           this.#open--;
+          this.#updateWatermark(handler);
           this.#capture.onEndOfPartition(channel);
           this.debloat?.channelEnded(channel);
           const complete = this.#aligner.onEndOfPartition(channel);

@@ -11,9 +11,19 @@ import {
   FRAME_END_OF_PARTITION,
   FRAME_KEYED_RECORD,
   FRAME_RECORD,
+  FRAME_TIMESTAMPED_KEYED_RECORD,
+  FRAME_TIMESTAMPED_RECORD,
+  FRAME_WATERMARK,
+  FRAME_WATERMARK_STATUS,
   frameBytes,
   KEY_GROUP_PREFIX_BYTES,
+  KEYED_TIMESTAMP_PREFIX_BYTES,
+  TIMESTAMP_PREFIX_BYTES,
+  WATERMARK_PAYLOAD_BYTES,
+  WATERMARK_STATUS_PAYLOAD_BYTES,
   writeBarrier,
+  writeTimestamp,
+  writeWatermark,
   type Barrier,
 } from './frame-codec.ts';
 import type { RecordCodec, RecordEncoder } from './record-codec.ts';
@@ -27,6 +37,15 @@ export interface ChannelSelector {
   selectChannel(record: unknown): number;
   /** For key-hash selectors: the key group behind the last selection; otherwise −1. */
   readonly lastKeyGroup: number;
+}
+
+/**
+ * The event timestamp of the record being emitted (NaN: it has none), shared by a subtask's
+ * operators and writers: whoever hands a record on sets it first (the input gate's handler, a
+ * source's timestamp assigner, a window or timer emitting), and writers read it.
+ */
+export interface RecordTime {
+  value: number;
 }
 
 export interface OutputChannel {
@@ -51,6 +70,11 @@ export class OutputWriter {
   /** Called before blocking on a full ring: publish everything else so no consumer starves. */
   readonly #beforeBlock: () => void;
   readonly #barrierScratch = new Uint8Array(BARRIER_PAYLOAD_BYTES);
+  readonly #watermarkScratch = new Uint8Array(WATERMARK_PAYLOAD_BYTES);
+  readonly #statusScratch = new Uint8Array(WATERMARK_STATUS_PAYLOAD_BYTES);
+  readonly #time: RecordTime;
+  /** Side output this writer's edge reads (undefined: the main output). */
+  readonly tag: string | undefined;
   /** Milliseconds spent blocked on full rings (backpressure), for metrics. */
   backpressuredMs = 0;
 
@@ -61,8 +85,12 @@ export class OutputWriter {
     isCanceled: () => boolean,
     beforeBlock: () => void,
     keyed = false,
+    time: RecordTime = { value: Number.NaN },
+    tag?: string,
   ) {
     this.#keyed = keyed;
+    this.#time = time;
+    this.tag = tag;
     this.#writers = channels.map((c) => new RingWriter(c.ring, new Doorbell(c.doorbell)));
     this.#encoders = channels.map(() => codec.createEncoder());
     this.#selector = selector;
@@ -97,6 +125,18 @@ export class OutputWriter {
     // unaligned knowing where this channel's barrier is.
     for (const writer of this.#writers) writer.announceBarrier(barrier.checkpointId, barrier.timestamp, barrier.unaligned);
     for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_BARRIER, this.#barrierScratch, length);
+  }
+
+  /** Event time has reached `timestamp` on this producer: sent to every channel. */
+  emitWatermark(timestamp: number): void {
+    const length = writeWatermark(timestamp, this.#watermarkScratch, 0);
+    for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_WATERMARK, this.#watermarkScratch, length);
+  }
+
+  /** This producer went idle (holds no watermark back) or active again: sent to every channel. */
+  emitWatermarkStatus(idle: boolean): void {
+    this.#statusScratch[0] = idle ? 1 : 0;
+    for (let c = 0; c < this.#writers.length; c++) this.#write(c, FRAME_WATERMARK_STATUS, this.#statusScratch, WATERMARK_STATUS_PAYLOAD_BYTES);
   }
 
   /** Tells every consumer this producer is done: no frame follows. */
@@ -135,20 +175,35 @@ export class OutputWriter {
 
   #emitTo(channel: number, record: unknown): void {
     const encoder = this.#encoders[channel]!;
-    const length = encoder.encode(record);
-    this.#write(channel, FRAME_RECORD, encoder.buffer, length);
+    const timestamp = this.#time.value;
+    if (timestamp !== timestamp) {
+      // NaN: no event timestamp.
+      const length = encoder.encode(record);
+      this.#write(channel, FRAME_RECORD, encoder.buffer, length);
+      return;
+    }
+    const length = encoder.encode(record, TIMESTAMP_PREFIX_BYTES);
+    writeTimestamp(timestamp, encoder.buffer, 0);
+    this.#write(channel, FRAME_TIMESTAMPED_RECORD, encoder.buffer, length);
   }
 
   #emitKeyed(channel: number, record: unknown, keyGroup: number): void {
     const encoder = this.#encoders[channel]!;
-    const length = encoder.encode(record, KEY_GROUP_PREFIX_BYTES);
+    const timestamp = this.#time.value;
+    const timed = timestamp === timestamp;
+    const length = encoder.encode(record, timed ? KEYED_TIMESTAMP_PREFIX_BYTES : KEY_GROUP_PREFIX_BYTES);
     const buffer = encoder.buffer;
     // u32 little-endian key group; maxParallelism ≤ 32768, so the upper bytes are zero.
     buffer[0] = keyGroup & 0xff;
     buffer[1] = keyGroup >>> 8;
     buffer[2] = 0;
     buffer[3] = 0;
-    this.#write(channel, FRAME_KEYED_RECORD, buffer, length);
+    if (!timed) {
+      this.#write(channel, FRAME_KEYED_RECORD, buffer, length);
+      return;
+    }
+    writeTimestamp(timestamp, buffer, KEY_GROUP_PREFIX_BYTES);
+    this.#write(channel, FRAME_TIMESTAMPED_KEYED_RECORD, buffer, length);
   }
 
   #write(channel: number, type: number, payload: Uint8Array, length: number): void {

@@ -123,6 +123,17 @@ export function usableCapacity(ring: SharedArrayBuffer): number {
 }
 
 /**
+ * Bytes the producer published and the consumer has not released yet (frames and wrap padding):
+ * the channel's in-flight data, as a snapshot. Any thread. The read index is loaded first: it
+ * never passes a write index loaded after it, so the difference is never negative.
+ */
+export function ringFill(ring: SharedArrayBuffer): number {
+  const header = ringHeader(ring);
+  const read = Atomics.load(header, READ_INDEX);
+  return (Atomics.load(header, WRITE_INDEX) - read) >>> 0;
+}
+
+/**
  * @internal Tests only: moves both indices of a fresh ring to `value` (e.g. 2^32 - 64, to cross
  * the 32-bit wrap). Call before any RingWriter/RingReader is attached: they cache the indices.
  */

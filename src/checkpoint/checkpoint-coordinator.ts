@@ -11,6 +11,9 @@ import type { SharedStateRegistry } from './shared-state-registry.ts';
 import type { FromSubtask, OperatorAck, ToSubtask } from '../task/checkpoint-messages.ts';
 import type { CheckpointConfig } from './checkpoint-config.ts';
 import type { CheckpointMetadata, OperatorSnapshot, SubtaskSnapshot } from './metadata.ts';
+import type { CheckpointStats } from './checkpoint-stats.ts';
+
+export type { CheckpointStats, SubtaskCheckpointStats } from './checkpoint-stats.ts';
 
 /** Why a checkpoint was aborted (Flink's CheckpointFailureReason, the ones that apply). */
 export type CheckpointFailureReason =
@@ -27,60 +30,14 @@ export type CheckpointFailureReason =
 /** Reasons that count towards `tolerableFailures` (Flink counts these, not failover or shutdown). */
 const COUNTED: ReadonlySet<CheckpointFailureReason> = new Set(['EXPIRED', 'DECLINED', 'IO_EXCEPTION']);
 
-/** Statistics of one checkpoint, with Flink's REST names where they apply. */
-export interface CheckpointStats {
-  readonly id: number;
-  readonly status: 'COMPLETED' | 'FAILED';
-  readonly triggerTimestamp: number;
-  readonly latestAckTimestamp: number;
-  readonly endToEndDurationMs: number;
-  readonly stateSize: number;
-  /** Bytes this checkpoint wrote (Flink's checkpointed_size): less than stateSize when it reuses shared files. */
-  readonly checkpointedSize: number;
-  /** In-flight data stored by an unaligned checkpoint (Flink's persisted_data). */
-  readonly persistedData: number;
-  /** Barriers overtook in-flight data (Flink's unaligned). */
-  readonly unaligned: boolean;
-  /** Per subtask (completed checkpoints), in acknowledgement order; Flink's per-subtask names in comments. */
-  readonly subtasks: readonly SubtaskCheckpointStats[];
-  readonly numAcknowledgedSubtasks: number;
-  readonly externalPath?: string;
-  readonly failureMessage?: string;
-  /** Slowest synchronous and asynchronous phases and barrier arrival among the subtasks. */
-  readonly maxSyncMs: number;
-  readonly maxAsyncMs: number;
-  readonly maxStartDelayMs: number;
-}
-
-/** One subtask's part in a completed checkpoint (Flink's REST API checkpoint subtask details). */
-export interface SubtaskCheckpointStats {
-  /** `vertexIndex/subtaskIndex`. */
-  readonly subtask: string;
-  /** ack_timestamp (epoch ms). */
-  readonly ackTimestamp: number;
-  /** start_delay: from the trigger to the barrier's arrival. */
-  readonly startDelayMs: number;
-  /** alignment.duration. */
-  readonly alignmentMs: number;
-  /** alignment.processed (processed_data). */
-  readonly processedBytes: number;
-  /** alignment.persisted (persisted_data). */
-  readonly persistedBytes: number;
-  /** checkpoint.sync / checkpoint.async. */
-  readonly syncMs: number;
-  readonly asyncMs: number;
-  /** checkpointed_size. */
-  readonly checkpointedSize: number;
-  /** unaligned_checkpoint. */
-  readonly unaligned: boolean;
-}
-
 /** A subtask of the current attempt, as the coordinator sees it. */
 export interface AttachedSubtask {
   /** `${vertexIndex}/${subtaskIndex}`. */
   readonly key: string;
   readonly subtaskIndex: number;
   readonly isSource: boolean;
+  /** The job vertex's name (for statistics). */
+  readonly name?: string;
   send(message: ToSubtask): void;
 }
 
@@ -317,12 +274,15 @@ export class CheckpointCoordinator {
       this.#abort(pending, 'SHARED_FILES_RELEASED', `it lists ${unknown.length} shared file(s) no retained checkpoint holds any more (e.g. ${unknown[0]}): a subtask reused a subsumed checkpoint's files`);
       return;
     }
+    // The statistics are complete once every subtask acked: they go to storage with the
+    // metadata (`_stats.json` before `_metadata`), so a completed checkpoint always has them.
+    const recorded = this.#completedStats(pending, metadata, completedTimestamp);
     let externalPath: string;
     try {
-      externalPath = await this.#deps.storage.commitCheckpoint(metadata);
+      externalPath = await this.#deps.storage.commitCheckpoint(metadata, recorded);
     } catch (error) {
       pending.completing = false;
-      this.#abort(pending, 'IO_EXCEPTION', `writing _metadata failed: ${(error as Error).message}`);
+      this.#abort(pending, 'IO_EXCEPTION', `writing _stats.json and _metadata failed: ${(error as Error).message}`);
       return;
     }
     this.#pending.delete(pending.checkpointId);
@@ -339,8 +299,17 @@ export class CheckpointCoordinator {
     }
     this.#deps.beforeNotify?.(pending.checkpointId);
     if (this.#attached) for (const subtask of this.#subtasks) subtask.send({ type: 'complete', checkpointId: pending.checkpointId });
+    const stats: CheckpointStats = { ...recorded, externalPath };
+    this.history.push(stats);
+    this.#deps.onCompleted?.(stats);
+    this.#afterCheckpointEnded();
+  }
+
+  /** A completed checkpoint's statistics, from its acknowledgements (externalPath is added after the commit). */
+  #completedStats(pending: PendingCheckpoint, metadata: CheckpointMetadata, completedTimestamp: number): CheckpointStats {
     const acks = [...pending.acks.values()];
-    const stats: CheckpointStats = {
+    const names = new Map(this.#subtasks.map((s) => [s.key, s.name]));
+    return {
       id: pending.checkpointId,
       status: 'COMPLETED',
       triggerTimestamp: pending.triggerTimestamp,
@@ -350,27 +319,27 @@ export class CheckpointCoordinator {
       checkpointedSize: acks.reduce((sum, a) => sum + (a.persistedBytes ?? a.stateBytes), 0),
       persistedData: acks.reduce((sum, a) => sum + (a.inFlightBytes ?? 0), 0),
       unaligned: pending.unaligned || acks.some((a) => a.unaligned === true),
-      subtasks: [...pending.acks].map(([subtask, a]) => ({
-        subtask,
-        ackTimestamp: pending.ackTimestamps.get(subtask) ?? completedTimestamp,
-        startDelayMs: a.startDelayMs,
-        alignmentMs: a.alignmentMs ?? 0,
-        processedBytes: a.processedBytes ?? 0,
-        persistedBytes: a.inFlightBytes ?? 0,
-        syncMs: a.syncMs,
-        asyncMs: a.asyncMs,
-        checkpointedSize: a.persistedBytes ?? a.stateBytes,
-        unaligned: a.unaligned === true,
-      })),
+      subtasks: [...pending.acks].map(([subtask, a]) => {
+        const name = names.get(subtask);
+        return {
+          subtask,
+          ...(name === undefined ? {} : { name }),
+          ackTimestamp: pending.ackTimestamps.get(subtask) ?? completedTimestamp,
+          startDelayMs: a.startDelayMs,
+          alignmentMs: a.alignmentMs ?? 0,
+          processedBytes: a.processedBytes ?? 0,
+          persistedBytes: a.inFlightBytes ?? 0,
+          syncMs: a.syncMs,
+          asyncMs: a.asyncMs,
+          checkpointedSize: a.persistedBytes ?? a.stateBytes,
+          unaligned: a.unaligned === true,
+        };
+      }),
       numAcknowledgedSubtasks: acks.length,
-      externalPath,
       maxSyncMs: Math.max(0, ...acks.map((a) => a.syncMs)),
       maxAsyncMs: Math.max(0, ...acks.map((a) => a.asyncMs)),
       maxStartDelayMs: Math.max(0, ...acks.map((a) => a.startDelayMs)),
     };
-    this.history.push(stats);
-    this.#deps.onCompleted?.(stats);
-    this.#afterCheckpointEnded();
   }
 
   /** Keeps numRetained completed checkpoints; deletes older ones from storage. */

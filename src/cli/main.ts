@@ -7,7 +7,7 @@
  */
 import { cac } from 'cac';
 import { WeirError } from '../errors.ts';
-import { listCheckpointsCommand } from './checkpoints-command.ts';
+import { listCheckpointsCommand, type CheckpointsFlags } from './checkpoints-command.ts';
 import { runCommand, UsageError, type RunFlags } from './run-command.ts';
 
 const cli = cac('weir');
@@ -23,6 +23,7 @@ cli
   .option('--checkpoint-interval <duration>', 'Time between checkpoints, e.g. 500ms, 1s (default 1s with --checkpoint-dir)')
   .option('--mode <mode>', 'Checkpointing mode: exactly-once (default) or at-least-once')
   .option('--debloat', 'Buffer debloating: channel buffers follow ~1 s of throughput (Flink defaults)')
+  .option('--debloat-target <duration>', 'Buffer debloating with this much throughput in flight per input gate instead of 1s (e.g. 200ms; implies --debloat)')
   .option('--aligned-timeout <duration>', 'Start checkpoints aligned; a subtask switches to unaligned once alignment runs this long past the trigger (e.g. 100ms)')
   .option('--unaligned', 'Unaligned checkpoints: barriers overtake in-flight data, which is stored and replayed on restore')
   .option('--resume', 'Continue from the latest retained checkpoint in --checkpoint-dir')
@@ -41,9 +42,11 @@ cli
   });
 
 cli
-  .command('checkpoints <dir>', 'List the retained checkpoints in a checkpoint directory')
-  .action(async (dir: string) => {
-    process.exitCode = await listCheckpointsCommand(dir);
+  .command('checkpoints <dir>', 'List the retained checkpoints in a checkpoint directory, with their statistics')
+  .option('--json', 'Print one JSON document (Flink\'s REST names) instead of tables')
+  .example('weir checkpoints /tmp/chk')
+  .action(async (dir: string, flags: CheckpointsFlags) => {
+    process.exitCode = await listCheckpointsCommand(dir, { json: flags.json === true });
   });
 
 cli.help();

@@ -30,6 +30,7 @@ export interface RunFlags {
   unaligned?: boolean;
   alignedTimeout?: string;
   debloat?: boolean;
+  debloatTarget?: string | number;
   resume?: boolean;
   from?: string;
   jobName?: string;
@@ -86,7 +87,14 @@ export function flagsToOptions(flags: RunFlags): RunOptions {
     if (options.stateBackend !== 'lsm') throw new UsageError('--lsm-incremental needs --state-backend lsm');
     options.lsm = { ...options.lsm, incremental: value === 'true' };
   }
-  if (flags.debloat === true) options.debloat = true;
+  if (flags.debloatTarget !== undefined) {
+    // A target implies debloating; the other debloat settings keep Flink's defaults.
+    const targetMs = parseDuration(String(flags.debloatTarget), '--debloat-target');
+    if (targetMs <= 0) throw new UsageError(`--debloat-target must be a positive duration, got ${JSON.stringify(String(flags.debloatTarget))}`);
+    options.debloat = { targetMs };
+  } else if (flags.debloat === true) {
+    options.debloat = true;
+  }
   const checkpointing = checkpointingFromFlags(flags);
   if (checkpointing !== undefined) options.checkpointing = checkpointing;
   if (flags.restartStrategy !== undefined) options.restartStrategy = parseRestartStrategyFlag(String(flags.restartStrategy));

@@ -22,7 +22,7 @@ import type { TaskResult } from '../task/task-spec.ts';
 import { isWeirError } from '../task/operators/stream-operator.ts';
 import { Execution } from './execution.ts';
 import { FaultInjector, type FaultInjection } from './fault-injector.ts';
-import { summarize, type JobResult } from './job-result.ts';
+import { sampleDebloatMetrics, summarize, type JobResult, type SubtaskDebloatMetrics } from './job-result.ts';
 import { TaskControl } from '../task/task-control.ts';
 import {
   commitFinal,
@@ -72,6 +72,11 @@ export interface JobProgress {
   /** Over the last sampling period. */
   readonly recordsPerSecond: number;
   readonly restarts: number;
+  /**
+   * With `debloat` on: per subtask with an input gate, its debloat metrics as of its last
+   * debloat period (every `debloat.periodMs`); absent when debloating is off.
+   */
+  readonly debloat?: readonly SubtaskDebloatMetrics[];
 }
 
 const PROGRESS_PERIOD_MS = 500;
@@ -231,6 +236,7 @@ class JobRun {
         key: d.key,
         subtaskIndex: d.subtaskIndex,
         isSource: d.isSource,
+        name: d.vertex.name,
         send: (message: ToSubtask) => {
           try {
             d.coordinatorPort?.postMessage(message);
@@ -298,7 +304,8 @@ class JobRun {
       const recordsPerSecond = Math.max(0, ((records - last) * 1000) / (now - lastAt));
       last = records;
       lastAt = now;
-      onProgress({ records, recordsPerSecond, restarts: this.#restarts });
+      const debloat = this.#config.debloat === undefined ? {} : { debloat: sampleDebloatMetrics(deployments) };
+      onProgress({ records, recordsPerSecond, restarts: this.#restarts, ...debloat });
     }, PROGRESS_PERIOD_MS);
     timer.unref();
     return timer;
@@ -353,7 +360,8 @@ class JobRun {
     const checkpoints = (this.#checkpoints?.history ?? [])
       .filter((h) => h.status === 'COMPLETED')
       .map((h) => ({ checkpointId: h.id, durationMs: h.endToEndDurationMs, stateBytes: h.stateSize }));
-    return { ...result, checkpoints, restarts: this.#restarts, warnings: [...this.#warnings] };
+    const metrics = this.#config.debloat === undefined ? result.metrics : { ...result.metrics, debloat: sampleDebloatMetrics(deployments) };
+    return { ...result, metrics, checkpoints, restarts: this.#restarts, warnings: [...this.#warnings] };
   }
 
   #retainedIds(): Set<number> {

@@ -3,7 +3,9 @@
  * per-operator counters summed over subtasks, collect-sink records, other sinks' reports.
  * Main thread, used by the job coordinator.
  */
+import type { DebloatMetrics } from '../channels/debloat-driver.ts';
 import type { JobGraph } from '../graph/job-graph.ts';
+import { TaskControl } from '../task/task-control.ts';
 import type { TaskResult } from '../task/task-spec.ts';
 import type { SubtaskDeployment } from './task-deployment.ts';
 
@@ -21,6 +23,19 @@ export interface CheckpointSummary {
   readonly stateBytes: number;
 }
 
+/**
+ * One subtask's buffer-debloating metrics (of its input gate), as `onProgress` and JobResult
+ * report them: Flink's `debloatedBufferSize` and `estimatedTimeToConsumeBuffersMs`, and what
+ * they come from, as of the subtask's last debloat period.
+ */
+export interface SubtaskDebloatMetrics extends DebloatMetrics {
+  /** `vertexIndex/subtaskIndex`. */
+  readonly subtask: string;
+  /** The job vertex (operator chain) name. */
+  readonly name: string;
+  readonly subtaskIndex: number;
+}
+
 export interface JobResult {
   readonly jobId: string;
   readonly status: 'FINISHED' | 'CANCELED';
@@ -32,6 +47,11 @@ export interface JobResult {
     readonly operators: Readonly<Record<string, OperatorStats>>;
     /** Time subtasks spent blocked on full output rings, summed over subtasks. */
     readonly backpressuredMs: number;
+    /**
+     * With `debloat` on: per subtask with an input gate (of the last attempt), its debloat metrics
+     * when it ended; absent when debloating is off.
+     */
+    readonly debloat?: readonly SubtaskDebloatMetrics[];
   };
   /** Records of collect sinks (sinks whose writers return arrays), by sink uid, subtask by subtask. */
   readonly collected: Readonly<Record<string, unknown[]>>;
@@ -87,4 +107,14 @@ export function summarize(
     restarts: 0,
     warnings: [],
   };
+}
+
+/** The debloat metrics the subtasks published in their control words, for those that did (main thread, any time). */
+export function sampleDebloatMetrics(deployments: readonly SubtaskDeployment[]): SubtaskDebloatMetrics[] {
+  const out: SubtaskDebloatMetrics[] = [];
+  for (const d of deployments) {
+    const metrics = new TaskControl(d.spec.control).debloat;
+    if (metrics !== undefined) out.push({ subtask: d.key, name: d.vertex.name, subtaskIndex: d.subtaskIndex, ...metrics });
+  }
+  return out;
 }

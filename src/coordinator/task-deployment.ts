@@ -44,6 +44,7 @@ export interface SubtaskDeployment {
 export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskDeployment[] {
   const doorbells = graph.vertices.map((v) => Array.from({ length: v.parallelism }, () => createDoorbell()));
   const inputs = graph.vertices.map((v) => Array.from({ length: v.parallelism }, () => [] as SharedArrayBuffer[]));
+  const inputOf = graph.vertices.map((v) => Array.from({ length: v.parallelism }, () => [] as number[]));
   // outputs[vertex][subtask][edge position in vertex.outputs] = channels by consumer channel index
   const outputs = graph.vertices.map((v) =>
     Array.from({ length: v.parallelism }, () => v.outputs.map(() => [] as OutputChannel[])),
@@ -55,6 +56,7 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
       for (const [producer, consumer] of edgeChannels(edge)) {
         const ring = createRingBuffer(config.ringBytes);
         inputs[vertex.index]![consumer]!.push(ring);
+        inputOf[vertex.index]![consumer]!.push(edge.typeNumber);
         outputs[edge.source.index]![producer]![outputPosition]!.push({
           ring,
           doorbell: doorbells[vertex.index]![consumer]!,
@@ -84,6 +86,7 @@ export function deployTasks(graph: JobGraph, config: DeploymentConfig): SubtaskD
           control: createTaskControl(),
           doorbell: doorbells[vertex.index]![subtaskIndex]!,
           inputs: inputs[vertex.index]![subtaskIndex]!,
+          inputOf: inputOf[vertex.index]![subtaskIndex]!,
           outputs: outputs[vertex.index]![subtaskIndex]!,
           checkpointing: config.checkpointing,
           stateBackend: config.stateBackend,

@@ -9,6 +9,7 @@ import { defaultMaxParallelism, UPPER_BOUND_MAX_PARALLELISM } from '../state/key
 import type { KeySelector } from '../task/functions.ts';
 import {
   isOperator,
+  operatorInputs,
   type LogicalPlan,
   type OperatorTransformation,
   type PartitionerKind,
@@ -31,6 +32,10 @@ export interface StreamEdge {
   readonly target: StreamNode;
   readonly partitioner: PartitionerKind;
   readonly keySelector: KeySelector<unknown, unknown> | undefined;
+  /** The side output this edge reads (undefined: the main output). */
+  readonly outputTag: string | undefined;
+  /** Which input of the target it feeds: 0, or 1 for the second input of a two-input operator. */
+  readonly typeNumber: number;
 }
 
 /** A chain of operators that runs as direct calls in one thread per subtask. */
@@ -51,6 +56,8 @@ export interface JobEdge {
   readonly target: JobVertex;
   readonly partitioner: PartitionerKind;
   readonly keySelector: KeySelector<unknown, unknown> | undefined;
+  readonly outputTag: string | undefined;
+  readonly typeNumber: number;
 }
 
 export interface JobGraph {
@@ -58,6 +65,7 @@ export interface JobGraph {
   readonly edges: readonly JobEdge[];
   readonly nodes: readonly StreamNode[];
   readonly maxParallelism: number;
+  readonly autoWatermarkIntervalMs: number;
 }
 
 export function buildJobGraph(plan: LogicalPlan): JobGraph {
@@ -69,16 +77,17 @@ export function buildJobGraph(plan: LogicalPlan): JobGraph {
   const byId = new Map(nodes.map((node) => [node.id, node]));
   for (const node of nodes) {
     const t = node.transformation;
-    if (t.kind === 'source') continue;
-    for (const upstream of resolveInputs(t.input, 'forward', undefined)) {
-      const source = byId.get(upstream.transformation.id);
-      if (source === undefined) throw new WeirError('WEIR_INTERNAL', `input of ${node.uid} is not in the plan`);
-      let partitioner = upstream.partitioner;
-      if (partitioner === 'forward' && source.parallelism !== node.parallelism) partitioner = 'rebalance';
-      const edge: StreamEdge = { source, target: node, partitioner, keySelector: upstream.keySelector };
-      source.outEdges.push(edge);
-      node.inEdges.push(edge);
-    }
+    operatorInputs(t).forEach((input, typeNumber) => {
+      for (const upstream of resolveInputs(input, 'forward', undefined, undefined)) {
+        const source = byId.get(upstream.transformation.id);
+        if (source === undefined) throw new WeirError('WEIR_INTERNAL', `input of ${node.uid} is not in the plan`);
+        let partitioner = upstream.partitioner;
+        if (partitioner === 'forward' && source.parallelism !== node.parallelism) partitioner = 'rebalance';
+        const edge: StreamEdge = { source, target: node, partitioner, keySelector: upstream.keySelector, outputTag: upstream.outputTag, typeNumber };
+        source.outEdges.push(edge);
+        node.inEdges.push(edge);
+      }
+    });
   }
   const maxParallelism = plan.maxParallelism ?? defaultMaxParallelism(Math.max(...nodes.map((n) => n.parallelism)));
   for (const node of nodes) {
@@ -93,7 +102,7 @@ export function buildJobGraph(plan: LogicalPlan): JobGraph {
     throw new WeirError('WEIR_INVALID_OPTION', `maxParallelism must be at most ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`);
   }
   const { vertices, edges } = chainNodes(nodes, plan.chaining);
-  return { vertices, edges, nodes, maxParallelism };
+  return { vertices, edges, nodes, maxParallelism, autoWatermarkIntervalMs: plan.autoWatermarkIntervalMs };
 }
 
 function createNodes(operators: OperatorTransformation[], defaultParallelism: number): StreamNode[] {
@@ -131,6 +140,7 @@ interface ResolvedInput {
   transformation: OperatorTransformation;
   partitioner: PartitionerKind;
   keySelector: KeySelector<unknown, unknown> | undefined;
+  outputTag: string | undefined;
 }
 
 /** Walks through virtual transformations to the operators feeding an input. */
@@ -138,17 +148,23 @@ function resolveInputs(
   t: Transformation,
   partitioner: PartitionerKind,
   keySelector: KeySelector<unknown, unknown> | undefined,
+  outputTag: string | undefined,
 ): ResolvedInput[] {
   switch (t.kind) {
     case 'partition':
       // The partitioning closest to the consumer wins (keyBy(...).rebalance() rebalances).
       return partitioner === 'forward'
-        ? resolveInputs(t.input, t.partitioner, t.keySelector)
-        : resolveInputs(t.input, partitioner, keySelector);
+        ? resolveInputs(t.input, t.partitioner, t.keySelector, outputTag)
+        : resolveInputs(t.input, partitioner, keySelector, outputTag);
     case 'union':
-      return t.inputs.flatMap((input) => resolveInputs(input, partitioner, keySelector));
+      return t.inputs.flatMap((input) => resolveInputs(input, partitioner, keySelector, outputTag));
+    case 'sideOutput':
+      if (t.input.kind === 'partition' || t.input.kind === 'union' || t.input.kind === 'sideOutput') {
+        throw new WeirError('WEIR_INVALID_JOB', `getSideOutput('${t.tag}') must be called on an operator's stream, not on a keyBy, union or another side output`);
+      }
+      return resolveInputs(t.input, partitioner, keySelector, t.tag);
     default:
-      return [{ transformation: t, partitioner, keySelector }];
+      return [{ transformation: t, partitioner, keySelector, outputTag }];
   }
 }
 
@@ -162,7 +178,14 @@ function resolveInputs(
 function isChainable(edge: StreamEdge): boolean {
   const { source, target } = edge;
   const oneToOne = edge.partitioner === 'forward' || (edge.partitioner === 'hash' && source.parallelism === 1 && target.parallelism === 1);
-  return oneToOne && source.parallelism === target.parallelism && source.outEdges.length === 1 && target.inEdges.length === 1;
+  // A side-output edge is always a thread boundary: inside a chain only the main output is wired.
+  return (
+    oneToOne &&
+    edge.outputTag === undefined &&
+    source.parallelism === target.parallelism &&
+    source.outEdges.length === 1 &&
+    target.inEdges.length === 1
+  );
 }
 
 function chainNodes(nodes: StreamNode[], chaining: boolean): { vertices: JobVertex[]; edges: JobEdge[] } {
@@ -199,6 +222,8 @@ function chainNodes(nodes: StreamNode[], chaining: boolean): { vertices: JobVert
         target,
         partitioner: streamEdge.partitioner,
         keySelector: streamEdge.keySelector,
+        outputTag: streamEdge.outputTag,
+        typeNumber: streamEdge.typeNumber,
       };
       edges.push(edge);
       vertex.outputs.push(edge);

@@ -8,10 +8,13 @@ import type { Source } from '../task/source.ts';
 import type {
   FilterFunction,
   FlatMapFunction,
+  KeyedCoProcessFunction,
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
 } from '../task/functions.ts';
+import type { WatermarkStrategy } from '../task/time/watermark-strategy.ts';
+import type { WindowSpec } from '../task/windowing/window-spec.ts';
 import type { ReduceFunction } from '../state/state.ts';
 
 export type PartitionerKind = 'forward' | 'rebalance' | 'broadcast' | 'hash';
@@ -26,6 +29,33 @@ interface OperatorBase {
 export interface SourceTransformation extends OperatorBase {
   readonly kind: 'source';
   readonly source: Source<unknown>;
+  /** Timestamps and watermarks generated in the source subtask (Flink's fromSource(source, strategy, name)). */
+  readonly watermarkStrategy: WatermarkStrategy<unknown> | undefined;
+}
+
+/** assignTimestampsAndWatermarks: (re)assigns event timestamps and generates watermarks. */
+export interface TimestampsTransformation extends OperatorBase {
+  readonly kind: 'timestamps';
+  readonly input: Transformation;
+  readonly strategy: WatermarkStrategy<unknown>;
+}
+
+/** Two keyed inputs into one KeyedCoProcessFunction (connect(...).keyBy(...).process(...)). */
+export interface CoProcessTransformation extends OperatorBase {
+  readonly kind: 'coProcess';
+  readonly input1: Transformation;
+  readonly input2: Transformation;
+  readonly keySelector1: KeySelector<unknown, unknown>;
+  readonly keySelector2: KeySelector<unknown, unknown>;
+  readonly fn: KeyedCoProcessFunction<unknown, unknown, unknown, unknown>;
+}
+
+/** A keyed window operator: assigner, trigger, lateness and the window function. */
+export interface WindowTransformation extends OperatorBase {
+  readonly kind: 'window';
+  readonly input: Transformation;
+  readonly keySelector: KeySelector<unknown, unknown>;
+  readonly spec: WindowSpec;
 }
 
 export interface MapTransformation extends OperatorBase {
@@ -75,6 +105,14 @@ export interface PartitionTransformation {
   readonly keySelector: KeySelector<unknown, unknown> | undefined;
 }
 
+/** Virtual: the records an operator emitted to side output `tag` (getSideOutput). */
+export interface SideOutputTransformation {
+  readonly kind: 'sideOutput';
+  readonly id: number;
+  readonly input: Transformation;
+  readonly tag: string;
+}
+
 /** Virtual: merges streams of one type. */
 export interface UnionTransformation {
   readonly kind: 'union';
@@ -89,12 +127,27 @@ export type OperatorTransformation =
   | FlatMapTransformation
   | ProcessTransformation
   | ReduceTransformation
-  | SinkTransformation;
+  | SinkTransformation
+  | TimestampsTransformation
+  | CoProcessTransformation
+  | WindowTransformation;
 
-export type Transformation = OperatorTransformation | PartitionTransformation | UnionTransformation;
+export type Transformation = OperatorTransformation | PartitionTransformation | UnionTransformation | SideOutputTransformation;
 
 export function isOperator(t: Transformation): t is OperatorTransformation {
-  return t.kind !== 'partition' && t.kind !== 'union';
+  return t.kind !== 'partition' && t.kind !== 'union' && t.kind !== 'sideOutput';
+}
+
+/** The inputs of an operator, in input order (input 0, then input 1 of a two-input operator). */
+export function operatorInputs(t: OperatorTransformation): readonly Transformation[] {
+  switch (t.kind) {
+    case 'source':
+      return [];
+    case 'coProcess':
+      return [t.input1, t.input2];
+    default:
+      return [t.input];
+  }
 }
 
 /** What a job module's builder produces. */
@@ -107,4 +160,6 @@ export interface LogicalPlan {
   /** False after `env.disableOperatorChaining()`: every operator runs in its own subtask thread. */
   readonly chaining: boolean;
   readonly params: Readonly<Record<string, string>>;
+  /** Milliseconds between periodic watermarks (env.setAutoWatermarkInterval; Flink's default 200). */
+  readonly autoWatermarkIntervalMs: number;
 }

@@ -30,6 +30,12 @@ export interface KeyedStateBackend {
   getMapState<K, V>(name: string): MapState<K, V>;
   getReducingState<T>(name: string, reduce: ReduceFunction<T>): ReducingState<T>;
   getAggregatingState<IN, ACC, OUT>(name: string, aggregate: AggregateFunction<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /**
+   * Every key holding an entry of state `name`, with its key group (none when the state is
+   * unknown). Collected before it returns, so the caller may change state while going through
+   * them. O(entries): for restore-time rebuilds (timers), not for the record path.
+   */
+  keys(name: string): Array<{ key: CanonicalKey; keyGroup: number }>;
   /** Number of (state, key) entries held; for metrics and tests. */
   entryCount(): number;
   /**

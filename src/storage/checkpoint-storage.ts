@@ -13,6 +13,7 @@ import {
   type CheckpointKind,
   type CheckpointMetadata,
 } from '../checkpoint/metadata.ts';
+import { decodeCheckpointStats, encodeCheckpointStats, type CheckpointStats } from '../checkpoint/checkpoint-stats.ts';
 import { checksumHex, loadChecksum } from './state-file.ts';
 
 /** A reference to persisted state, stored in `_metadata`. */
@@ -115,8 +116,18 @@ export interface CheckpointStorage {
   checkStateSize(handle: StateHandle): Promise<void>;
   /** Present when the storage keeps files that checkpoints can share (incremental state). */
   readonly shared?: SharedFileStore;
-  /** Writes `_metadata` atomically (the checkpoint exists iff this succeeded), then indexes it. Returns the chk dir's external path. */
-  commitCheckpoint(metadata: CheckpointMetadata): Promise<string>;
+  /**
+   * Writes `_metadata` atomically (the checkpoint exists iff this succeeded), then indexes it.
+   * With `stats`, first writes them as `_stats.json` (so a completed checkpoint has them).
+   * Returns the chk dir's external path.
+   */
+  commitCheckpoint(metadata: CheckpointMetadata, stats?: CheckpointStats): Promise<string>;
+  /**
+   * The statistics stored with checkpoint `checkpointId` (`_stats.json`); undefined when it has
+   * none (taken before they were stored, or a `final` checkpoint). A damaged file is
+   * WEIR_CHECKPOINT_CORRUPT naming it; it does not make the checkpoint unusable.
+   */
+  loadStats(checkpointId: number): Promise<CheckpointStats | undefined>;
   /** Completed checkpoints newest first, verified `_metadata` only; skipped dirs are reported as warnings. */
   listCheckpoints(): Promise<CheckpointListing>;
   /** Loads and verifies a `_metadata`, by id or by external path (a chk dir or its `_metadata` file). */
@@ -132,6 +143,8 @@ export interface CheckpointStorage {
 
 export const DEFAULT_INLINE_LIMIT = 20 * 1024;
 export const METADATA_FILE = '_metadata';
+/** A checkpoint's statistics, next to its `_metadata` (format: checkpoint/checkpoint-stats.ts). */
+export const STATS_FILE = '_stats.json';
 const STATE_NAME_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 const RELATIVE_PATH_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
@@ -257,17 +270,24 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
     }
   }
 
-  async commitCheckpoint(metadata: CheckpointMetadata): Promise<string> {
+  async commitCheckpoint(metadata: CheckpointMetadata, stats?: CheckpointStats): Promise<string> {
     if (metadata?.jobName !== this.jobName) {
       throw new WeirError('WEIR_INVALID_ARGUMENT', `metadata.jobName ${JSON.stringify(metadata?.jobName)} does not match the storage's job ${JSON.stringify(this.jobName)}`);
     }
     const checkpointId = validateCheckpointId(metadata.checkpointId);
     const encoded = await encodeCheckpointMetadata(metadata);
+    if (stats !== undefined && stats?.id !== checkpointId) {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', `stats.id ${String(stats?.id)} does not match metadata.checkpointId ${checkpointId}`, { context: { checkpointId } });
+    }
+    const encodedStats = stats === undefined ? undefined : encodeCheckpointStats(stats);
     const dir = checkpointDirName(checkpointId);
     const path = `${dir}/${METADATA_FILE}`;
     if (await this._exists(path)) {
       throw new WeirError('WEIR_INVALID_ARGUMENT', `checkpoint ${checkpointId} is already committed (${this._externalPath(path)} exists)`, { context: { checkpointId } });
     }
+    // Statistics first: committing `_metadata` makes the chk dir's entries durable (its fsync),
+    // `_stats.json`'s included, and a crash in between leaves an incomplete checkpoint.
+    if (encodedStats !== undefined) await this._writeFile(`${dir}/${STATS_FILE}`, encodedStats);
     await this._commitFile(path, encoded);
     // From here on the checkpoint exists; indexing is best effort (listCheckpoints repairs it).
     try {
@@ -322,6 +342,13 @@ export abstract class BaseCheckpointStorage implements CheckpointStorage {
     const bytes = await this._readFile(`${checkpointDirName(checkpointId)}/${METADATA_FILE}`);
     if (bytes === undefined) throw notFound(this._externalPath(`${checkpointDirName(checkpointId)}/${METADATA_FILE}`), checkpointId);
     return this.#decode(bytes, checkpointId);
+  }
+
+  async loadStats(checkpointId: number): Promise<CheckpointStats | undefined> {
+    const dir = checkpointDirName(validateCheckpointId(checkpointId));
+    const bytes = await this._readFile(`${dir}/${STATS_FILE}`);
+    if (bytes === undefined) return undefined;
+    return decodeCheckpointStats(bytes, this._externalPath(`${dir}/${STATS_FILE}`), checkpointId, this._externalPath(dir));
   }
 
   async discardCheckpoint(checkpointId: number): Promise<void> {

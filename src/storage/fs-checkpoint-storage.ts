@@ -1,6 +1,6 @@
 /**
  * FsCheckpointStorage: checkpoints on the local file system under `<directory>/<jobName>/`
- * (`chk-<id>/` with `_metadata` and the checkpoint's exclusive state files, `shared/`,
+ * (`chk-<id>/` with `_metadata`, `_stats.json` and the checkpoint's exclusive state files, `shared/`,
  * `taskowned/`, and the classic-level catalog in `_catalog/`). The checkpoint coordinator uses it
  * on the main thread for metadata; subtask worker threads use their own instances for state files
  * (those never open the catalog: it is opened lazily, by metadata operations only).
@@ -16,6 +16,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { WeirError } from '../errors.ts';
 import { CheckpointCatalog, type CatalogEntry } from '../checkpoint/checkpoint-catalog.ts';
 import type { CheckpointMetadata } from '../checkpoint/metadata.ts';
+import type { CheckpointStats } from '../checkpoint/checkpoint-stats.ts';
 import {
   BaseCheckpointStorage,
   checkpointDirName,
@@ -217,9 +218,9 @@ export class FsCheckpointStorage extends BaseCheckpointStorage implements Shared
     return listing;
   }
 
-  override async commitCheckpoint(metadata: CheckpointMetadata): Promise<string> {
+  override async commitCheckpoint(metadata: CheckpointMetadata, stats?: CheckpointStats): Promise<string> {
     await this.#ensureLayout();
-    return super.commitCheckpoint(metadata);
+    return super.commitCheckpoint(metadata, stats);
   }
 
   protected async _writeFile(path: string, bytes: Uint8Array): Promise<void> {

@@ -6,11 +6,14 @@
 import { WeirError } from '../errors.ts';
 import type { JobGraph, JobVertex, StreamNode } from '../graph/job-graph.ts';
 import { createPartitioner } from '../graph/partitioner.ts';
-import { OutputWriter } from '../channels/output-writer.ts';
+import { OutputWriter, type RecordTime } from '../channels/output-writer.ts';
+import type { ProcessingTimeService } from './time/processing-time-service.ts';
 import type { RecordCodec } from '../channels/record-codec.ts';
 import type { Source } from './source.ts';
 import type { TaskSpec } from './task-spec.ts';
-import { KeyedProcessOperator } from './operators/keyed-process-operator.ts';
+import { KeyedCoProcessOperator, KeyedProcessOperator } from './operators/keyed-process-operator.ts';
+import { TimestampsOperator } from './operators/timestamps-operator.ts';
+import { WindowOperator } from './windowing/window-operator.ts';
 import { ReduceOperator } from './operators/reduce-operator.ts';
 import { SinkOperator } from './operators/sink-operator.ts';
 import { FilterOperator, FlatMapOperator, MapOperator } from './operators/stateless-operators.ts';
@@ -25,24 +28,57 @@ export interface OperatorChain {
   /** Non-source operators, head first. */
   readonly operators: readonly StreamOperator<unknown, unknown>[];
   readonly writers: readonly OutputWriter[];
+  /** The event timestamp of the record in flight, shared by the chain's operators and writers. */
+  readonly time: RecordTime;
 }
 
-/** Sends each record to every output edge of the chain's tail. */
-class FanOutOutput implements Output<unknown> {
-  constructor(readonly writers: readonly OutputWriter[]) {}
+/** The tail's output: records to the main-output edges, side outputs to their edges, event time to all. */
+class WritersOutput implements Output<unknown> {
+  readonly #main: readonly OutputWriter[];
+  readonly #all: readonly OutputWriter[];
+  readonly #single: OutputWriter | undefined;
+
+  constructor(writers: readonly OutputWriter[]) {
+    this.#all = writers;
+    this.#main = writers.filter((w) => w.tag === undefined);
+    this.#single = this.#main.length === 1 ? this.#main[0] : undefined;
+  }
+
   collect(record: unknown): void {
-    for (const writer of this.writers) writer.emit(record);
+    if (this.#single !== undefined) {
+      this.#single.emit(record);
+      return;
+    }
+    for (const writer of this.#main) writer.emit(record);
+  }
+
+  emitWatermark(timestamp: number): void {
+    for (const writer of this.#all) writer.emitWatermark(timestamp);
+  }
+
+  emitWatermarkStatus(idle: boolean): void {
+    for (const writer of this.#all) writer.emitWatermarkStatus(idle);
+  }
+
+  collectSide(tag: string, record: unknown): void {
+    for (const writer of this.#all) if (writer.tag === tag) writer.emit(record);
   }
 }
 
-class WriterOutput implements Output<unknown> {
-  constructor(readonly writer: OutputWriter) {}
+/** Hands everything to the next operator of the chain (side outputs have no chained reader). */
+class ChainedOutput implements Output<unknown> {
+  constructor(readonly target: StreamOperator<unknown, unknown>) {}
   collect(record: unknown): void {
-    this.writer.emit(record);
+    this.target.processElement(record);
   }
+  emitWatermark(timestamp: number): void {
+    this.target.processWatermark(timestamp);
+  }
+  emitWatermarkStatus(idle: boolean): void {
+    this.target.processWatermarkStatus(idle);
+  }
+  collectSide(): void {}
 }
-
-const DISCARD: Output<unknown> = { collect() {} };
 
 export function createOperatorChain(
   graph: JobGraph,
@@ -50,7 +86,9 @@ export function createOperatorChain(
   spec: TaskSpec,
   codec: RecordCodec,
   isCanceled: () => boolean,
+  processingTime: ProcessingTimeService,
 ): OperatorChain {
+  const time: RecordTime = { value: Number.NaN };
   const writers: OutputWriter[] = [];
   const flushAll = () => {
     for (const writer of writers) writer.flush();
@@ -65,11 +103,10 @@ export function createOperatorChain(
       keySelector: edge.keySelector,
       owner: { operatorId: edge.target.chain[0]!.uid, operatorName: edge.target.chain[0]!.name, subtaskIndex: spec.subtaskIndex },
     });
-    writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll, partitioner.kind === 'hash'));
+    writers.push(new OutputWriter(channels, partitioner, codec, isCanceled, flushAll, partitioner.kind === 'hash', time, edge.outputTag));
   });
 
-  let output: Output<unknown> =
-    writers.length === 0 ? DISCARD : writers.length === 1 ? new WriterOutput(writers[0]!) : new FanOutOutput(writers);
+  let output: Output<unknown> = new WritersOutput(writers);
   const context: OperatorContext = {
     checkpointing: spec.checkpointing !== undefined,
     stateBackend: spec.stateBackend,
@@ -77,6 +114,9 @@ export function createOperatorChain(
     parallelism: vertex.parallelism,
     maxParallelism: graph.maxParallelism,
     params: spec.planConfig.params,
+    time,
+    processingTime,
+    autoWatermarkIntervalMs: graph.autoWatermarkIntervalMs,
   };
   const operators: StreamOperator<unknown, unknown>[] = [];
   let source: SourceDriver | undefined;
@@ -93,9 +133,9 @@ export function createOperatorChain(
     const operator = createOperator(node, context, output);
     operators.unshift(operator);
     const target = operator;
-    output = { collect: (record) => target.processElement(record) };
+    output = new ChainedOutput(target);
   }
-  return { source, head: output, operators, writers };
+  return { source, head: output, operators, writers, time };
 }
 
 function createOperator(node: StreamNode, context: OperatorContext, output: Output<unknown>): StreamOperator<unknown, unknown> {
@@ -112,6 +152,12 @@ function createOperator(node: StreamNode, context: OperatorContext, output: Outp
       return new ReduceOperator(node, context, output);
     case 'sink':
       return new SinkOperator(node, context, output);
+    case 'timestamps':
+      return new TimestampsOperator(node, context, output);
+    case 'coProcess':
+      return new KeyedCoProcessOperator(node, context, output);
+    case 'window':
+      return new WindowOperator(node, context, output);
     case 'source':
       throw new WeirError('WEIR_INTERNAL', `source '${node.uid}' is not at the head of its chain`);
   }

@@ -8,6 +8,7 @@ import type { OperatorContext, OperatorSnapshotData, Output, RestoredOperatorSta
 import { wrapUserError } from './operators/stream-operator.ts';
 import type { PollStatus, Source, SourceOutput, SourceReader } from './source.ts';
 import { WeirError } from '../errors.ts';
+import { schedulePeriodicEmit, WatermarkEmitter, type WatermarkStrategy } from './time/watermark-strategy.ts';
 
 export class SourceDriver implements SourceOutput<unknown> {
   recordsOut = 0;
@@ -18,6 +19,10 @@ export class SourceDriver implements SourceOutput<unknown> {
   #reader: SourceReader<unknown> | undefined;
   #restoredState: readonly unknown[] | undefined;
   readonly #outputsHaveRoom: () => boolean;
+  /** Present when the source has a WatermarkStrategy: timestamps per record, periodic watermarks. */
+  #emitter: WatermarkEmitter<unknown> | undefined;
+  #periodic: { stop(): void } | undefined;
+  #ended = false;
 
   constructor(
     node: StreamNode,
@@ -44,6 +49,13 @@ export class SourceDriver implements SourceOutput<unknown> {
       await this.#reader.open?.();
     } catch (error) {
       throw this.#error(error, 'open');
+    }
+    const strategy = (this.node.transformation as { watermarkStrategy?: WatermarkStrategy<unknown> }).watermarkStrategy;
+    if (strategy !== undefined) {
+      const { processingTime, autoWatermarkIntervalMs, subtaskIndex } = this.#context;
+      this.#emitter = new WatermarkEmitter(strategy, this.#output, () => processingTime.now(), () => `source '${this.node.uid}' subtask ${subtaskIndex}`);
+      const emitter = this.#emitter;
+      this.#periodic = schedulePeriodicEmit(processingTime, autoWatermarkIntervalMs, () => emitter.onPeriodicEmit());
     }
   }
 
@@ -74,7 +86,21 @@ export class SourceDriver implements SourceOutput<unknown> {
   /** SourceOutput: forwards a record into the chain. */
   collect(record: unknown): void {
     this.recordsOut++;
+    const emitter = this.#emitter;
+    this.#context.time.value = emitter === undefined ? Number.NaN : emitter.onRecord(record, Number.NaN);
     this.#output.collect(record);
+  }
+
+  /**
+   * The reader ended: event time is complete. Every source ends with the watermark +∞ (with or
+   * without a strategy, as in Flink), which fires every event-time timer and window downstream.
+   */
+  endOfInput(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#periodic?.stop();
+    if (this.#emitter !== undefined) this.#emitter.onEnd();
+    else this.#output.emitWatermark(Infinity);
   }
 
   /** SourceOutput: whether every output channel can take another record without blocking. */
@@ -97,6 +123,7 @@ export class SourceDriver implements SourceOutput<unknown> {
   }
 
   async close(): Promise<void> {
+    this.#periodic?.stop();
     try {
       await this.#reader?.close?.();
     } catch (error) {

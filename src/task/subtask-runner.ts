@@ -20,6 +20,8 @@ import { TaskControl } from './task-control.ts';
 import { restoreChain, TaskCheckpointer } from './task-checkpointer.ts';
 import { openStateStore, type StateStore } from '../storage/state-store.ts';
 import type { OperatorMetrics, TaskResult, TaskSpec } from './task-spec.ts';
+import { ProcessingTimeService } from './time/processing-time-service.ts';
+import { KeyedCoProcessOperator } from './operators/keyed-process-operator.ts';
 
 /** Frames processed per gate poll; after each poll outputs are flushed. */
 const FRAMES_PER_POLL = 1024;
@@ -52,12 +54,14 @@ interface Loop {
   readonly doorbell: Doorbell;
   readonly isCanceled: () => boolean;
   readonly checkpointer: TaskCheckpointer | undefined;
+  readonly processingTime: ProcessingTimeService;
 }
 
 export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
   const control = new TaskControl(spec.control);
   const doorbell = new Doorbell(spec.doorbell);
   const isCanceled = () => control.cancelRequested;
+  const processingTime = new ProcessingTimeService();
   let chain: OperatorChain | undefined;
   let checkpointer: TaskCheckpointer | undefined;
   let store: StateStore | undefined;
@@ -76,7 +80,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       );
     }
     const codec = recordCodecByName(spec.recordCodec);
-    chain = createOperatorChain(graph, vertex, spec, codec, isCanceled);
+    chain = createOperatorChain(graph, vertex, spec, codec, isCanceled, processingTime);
     for (const operator of chain.operators) await operator.initializeState();
     if (spec.checkpointing !== undefined) {
       store = await openStateStore(spec.checkpointing.store);
@@ -89,13 +93,14 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
       checkpointer = new TaskCheckpointer(chain, store, spec.port, doorbell, spec.subtaskIndex);
       checkpointer.start();
     }
-    const loop: Loop = { control, chain, doorbell, isCanceled, checkpointer };
+    const loop: Loop = { control, chain, doorbell, isCanceled, checkpointer, processingTime };
     if (chain.source !== undefined) {
       await runSource(loop);
     } else {
       const alignment = spec.checkpointing?.mode === 'at-least-once' ? 'at-least-once' : 'aligned';
       const inflight = await restoredChannelState(spec, chain, store);
-      await runInputs(loop, new InputGate(spec.inputs, codec, alignment, spec.debloat, spec.checkpointing?.alignedTimeout), inflight === undefined ? undefined : { channels: inflight, codec });
+      const gate = new InputGate(spec.inputs, codec, alignment, spec.debloat, spec.checkpointing?.alignedTimeout, spec.inputOf);
+      await runInputs(loop, gate, inflight === undefined ? undefined : { channels: inflight, codec, inputOf: spec.inputOf });
     }
     for (const operator of chain.operators) await operator.finish();
     for (const writer of chain.writers) {
@@ -119,6 +124,7 @@ export async function runSubtask(spec: TaskSpec): Promise<TaskResult> {
     }
   }
   checkpointer?.close();
+  processingTime.clear();
   await closeChain(chain, (closeError) => {
     if (status === 'finished') {
       status = 'failed';
@@ -141,12 +147,13 @@ function injectBarriers(checkpointer: TaskCheckpointer | undefined): void {
   while (triggers.length > 0) checkpointer.checkpoint(triggers.shift()!);
 }
 
-async function runSource({ control, chain, doorbell, isCanceled, checkpointer }: Loop): Promise<void> {
+async function runSource({ control, chain, doorbell, isCanceled, checkpointer, processingTime }: Loop): Promise<void> {
   const source = chain.source!;
   let lastYield = performance.now();
   for (;;) {
     if (isCanceled()) throw canceled();
     injectBarriers(checkpointer);
+    if (processingTime.fireDue() > 0) flush(chain); // periodic watermarks, processing-time timers
     if (!outputsHaveRoom(chain)) {
       flush(chain);
       await waitForRoom(chain);
@@ -154,7 +161,11 @@ async function runSource({ control, chain, doorbell, isCanceled, checkpointer }:
     }
     const status = source.poll();
     control.reportProgress(source.recordsOut);
-    if (status === 'end') return;
+    if (status === 'end') {
+      source.endOfInput();
+      flush(chain);
+      return;
+    }
     flush(chain);
     if (status === 'more' || status === 0) {
       const now = performance.now();
@@ -165,8 +176,9 @@ async function runSource({ control, chain, doorbell, isCanceled, checkpointer }:
     } else if (status > 0) {
       // The doorbell doubles as an interruptible timer: cancellation and triggers ring it.
       const token = doorbell.prepareToSleep();
-      if (isCanceled() || (checkpointer?.triggers.length ?? 0) > 0) doorbell.cancelSleep();
-      else await doorbell.sleepAsync(token, status);
+      const wait = Math.min(status, processingTime.msUntilNext());
+      if (isCanceled() || (checkpointer?.triggers.length ?? 0) > 0 || wait <= 0) doorbell.cancelSleep();
+      else await doorbell.sleepAsync(token, wait);
       lastYield = performance.now();
     }
   }
@@ -191,19 +203,43 @@ async function restoredChannelState(spec: TaskSpec, chain: OperatorChain, store:
 }
 
 async function runInputs(
-  { chain, doorbell, isCanceled, checkpointer }: Loop,
+  { chain, doorbell, isCanceled, checkpointer, processingTime }: Loop,
   gate: InputGate,
-  inflight: { channels: Uint8Array[]; codec: RecordCodec } | undefined,
+  inflight: { channels: Uint8Array[]; codec: RecordCodec; inputOf: readonly number[] } | undefined,
 ): Promise<void> {
   const head = chain.head;
+  const time = chain.time;
   const first = chain.operators[0];
   const keyedHead = first instanceof KeyedOperator ? first : undefined;
+  const twoInputHead = first instanceof KeyedCoProcessOperator ? first : undefined;
   const handler: InputHandler = {
-    processRecord: (record) => head.collect(record),
+    processRecord:
+      twoInputHead === undefined
+        ? (record, timestamp) => {
+            time.value = timestamp;
+            head.collect(record);
+          }
+        : (record, timestamp, input) => {
+            time.value = timestamp;
+            twoInputHead.processKeyedElementOf(input, record, -1);
+          },
     processKeyedRecord:
-      keyedHead === undefined
-        ? (record) => head.collect(record)
-        : (record, keyGroup) => keyedHead.processKeyedElement(record, keyGroup),
+      twoInputHead !== undefined
+        ? (record, keyGroup, timestamp, input) => {
+            time.value = timestamp;
+            twoInputHead.processKeyedElementOf(input, record, keyGroup);
+          }
+        : keyedHead === undefined
+          ? (record, _keyGroup, timestamp) => {
+              time.value = timestamp;
+              head.collect(record);
+            }
+          : (record, keyGroup, timestamp) => {
+              time.value = timestamp;
+              keyedHead.processKeyedElement(record, keyGroup);
+            },
+    processWatermark: (timestamp) => head.emitWatermark(timestamp),
+    processWatermarkStatus: (idle) => head.emitWatermarkStatus(idle),
     processBarrier: (barrier, alignment) => {
       if (checkpointer === undefined) {
         throw new WeirError('WEIR_INTERNAL', `a barrier of checkpoint ${barrier.checkpointId} reached a job without checkpointing`);
@@ -215,13 +251,14 @@ async function runInputs(
   const outputsAvailable = () => outputsHaveRoom(chain);
   // Restored from an unaligned checkpoint: the in-flight records go first, before any new input.
   if (inflight !== undefined) {
-    replayChannelState(inflight.channels, inflight.codec, handler);
+    replayChannelState(inflight.channels, inflight.codec, handler, inflight.inputOf);
     flush(chain);
   }
   let lastYield = performance.now();
   while (!gate.finished) {
     if (isCanceled()) throw canceled();
     throwIfFailed(checkpointer);
+    if (processingTime.fireDue() > 0) flush(chain); // processing-time timers
     // Outputs full (backpressure): wait for room between records, still taking part in checkpoints.
     if (!outputsAvailable()) {
       gate.checkAnnouncements(handler);
@@ -253,7 +290,7 @@ async function runInputs(
       doorbell.cancelSleep();
       continue;
     }
-    await doorbell.sleepAsync(token, IDLE_SLEEP_MS);
+    await doorbell.sleepAsync(token, Math.max(1, Math.min(IDLE_SLEEP_MS, processingTime.msUntilNext())));
     lastYield = performance.now();
   }
 }

@@ -28,6 +28,8 @@ export interface TaskSpec {
   readonly doorbell: SharedArrayBuffer;
   /** Input rings in gate order: edge by edge, producer subtask by producer subtask. */
   readonly inputs: readonly SharedArrayBuffer[];
+  /** Per input ring, the input of the head operator it feeds (0, or 1 for a two-input operator's second). */
+  readonly inputOf: readonly number[];
   /** Per output edge (in vertex.outputs order), its channels indexed by consumer channel. */
   readonly outputs: ReadonlyArray<readonly OutputChannel[]>;
   /** Which keyed state backend keyed operators open. */

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { WeirError } from '../../src/errors.ts';
 import type { CheckpointStorage, StateHandle } from '../../src/storage/checkpoint-storage.ts';
 import type { CheckpointMetadata } from '../../src/checkpoint/metadata.ts';
+import type { CheckpointStats } from '../../src/checkpoint/checkpoint-stats.ts';
 
 /** What the suite needs besides the storage: raw access to stored files, to damage them. */
 export interface StorageSubject {
@@ -231,6 +232,38 @@ export function checkpointStorageConformance(name: string, makeSubject: () => Pr
     assertBytes(await storage.readState((await storage.loadMetadata(big)).operators[0]!.subtasks[0]!.keyed!), pattern(BIG, 12));
   });
 
+  test('statistics committed with a checkpoint load back equal; one committed without them has none', async ({ storage, subject }) => {
+    const path = await storage.commitCheckpoint(metadata(3), stats(3));
+    await storage.commitCheckpoint(metadata(4));
+    assert.ok(await subject.fileExists('chk-3/_stats.json'));
+    assert.equal(await storage.loadStats(3), { ...stats(3), externalPath: path });
+    assert.is(await storage.loadStats(4), undefined, 'an older checkpoint without _stats.json');
+    assert.is(await storage.loadStats(99), undefined);
+    await rejectsWith(storage.commitCheckpoint(metadata(5), stats(6)), 'WEIR_INVALID_ARGUMENT', ['stats.id 6']);
+    assert.not.ok(await subject.fileExists('chk-5/_stats.json'), 'nothing written for a refused commit');
+    await rejectsWith(storage.commitCheckpoint(metadata(7), { ...stats(7), status: 'FAILED' }), 'WEIR_INVALID_ARGUMENT', ['completed']);
+    await storage.discardCheckpoint(3);
+    assert.not.ok(await subject.fileExists('chk-3/_stats.json'));
+  });
+
+  test('damaged statistics are WEIR_CHECKPOINT_CORRUPT naming the file; the checkpoint still lists and loads', async ({ storage, subject }) => {
+    await storage.commitCheckpoint(metadata(1), stats(1));
+    await storage.commitCheckpoint(metadata(2), stats(2));
+    await storage.commitCheckpoint(metadata(3), stats(3));
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    const bytes = (t: string) => new TextEncoder().encode(t);
+    await subject.rewriteFile('chk-1/_stats.json', (b) => b.subarray(0, 20));
+    await subject.rewriteFile('chk-2/_stats.json', (b) => bytes(text(b).replace('"startDelayMs": 12', '"startDelayMs": "12"')));
+    await subject.rewriteFile('chk-3/_stats.json', (b) => bytes(text(b).replace('"id": 3', '"id": 2')));
+    await rejectsWith(storage.loadStats(1), 'WEIR_CHECKPOINT_CORRUPT', [subject.externalPath('chk-1/_stats.json'), 'not valid JSON']);
+    await rejectsWith(storage.loadStats(2), 'WEIR_CHECKPOINT_CORRUPT', ['subtasks[0].startDelayMs']);
+    await rejectsWith(storage.loadStats(3), 'WEIR_CHECKPOINT_CORRUPT', ['describe checkpoint 2']);
+    const listing = await storage.listCheckpoints();
+    assert.equal(listing.checkpoints.map((c) => c.checkpointId), [3, 2, 1]);
+    assert.equal(listing.warnings, []);
+    assert.is((await storage.loadMetadata(1)).checkpointId, 1);
+  });
+
   test('concurrent writes of different names all land and read back', async ({ storage }) => {
     const names = Array.from({ length: 12 }, (_, i) => `op-${i}-${i % 3}`);
     const handles = await Promise.all(names.map((n, i) => storage.writeState(8, n, pattern(i % 2 === 0 ? BIG + i : 100 + i, i))));
@@ -260,6 +293,19 @@ export function metadata(id: number, handles: StateHandle[] = []): CheckpointMet
     maxParallelism: 128,
     operators: [{ uid: 'op-a', parallelism: 1, subtasks: [subtask] }],
     stats: { stateBytes: handles.reduce((sum, h) => sum + h.bytes, 0), durationMs: 1_000 },
+  };
+}
+
+/** Completed-checkpoint statistics of checkpoint `id`, two subtasks. */
+export function stats(id: number): CheckpointStats {
+  const subtask = (key: string, unaligned: boolean) => ({
+    subtask: key, name: 'op-a', ackTimestamp: 1_500 + id, startDelayMs: 12, alignmentMs: unaligned ? 0 : 3.5, processedBytes: unaligned ? 0 : 1024,
+    persistedBytes: unaligned ? 4096 : 0, syncMs: 0.25, asyncMs: 9, checkpointedSize: 300, unaligned,
+  });
+  return {
+    id, status: 'COMPLETED', triggerTimestamp: 1_000 + id, latestAckTimestamp: 1_500 + id, endToEndDurationMs: 1_000, stateSize: 600,
+    checkpointedSize: 600, persistedData: 4096, unaligned: true, subtasks: [subtask('1/0', false), subtask('1/1', true)],
+    numAcknowledgedSubtasks: 2, maxSyncMs: 0.25, maxAsyncMs: 9, maxStartDelayMs: 12,
   };
 }
 

@@ -28,7 +28,7 @@
  */
 import { suite, type Test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadKeyHasher } from '../../src/state/key-groups.ts';
+import { canonicalKey, keyGroupOf, loadKeyHasher } from '../../src/state/key-groups.ts';
 import type { AggregateFunction } from '../../src/state/state.ts';
 import {
   assertMapEntries,
@@ -39,6 +39,7 @@ import {
   getHandle,
   handlesOf,
   KINDS,
+  MAX_PARALLELISM,
   throwsCode,
   type CreateKeyedStateBackend,
 } from './keyed-state-harness.ts';
@@ -576,6 +577,31 @@ export function keyedStateBackendConformance(name: string, create: CreateKeyedSt
     handles.list.add(2);
     handles.map.put('y', 2);
     assert.is(backend.entryCount(), 10);
+  });
+
+  test('keys(name) lists each key holding state `name` once, with its key group; after restore too; [] for an unknown name', async () => {
+    const { backend, use } = await open();
+    const map = backend.getMapState<string, number>('m');
+    const value = backend.getValueState<number>('v');
+    const keys = ['a', 7, 'a key with spaces', 3.5, true, 10n];
+    for (const key of keys) {
+      use(key);
+      map.put('x', 1);
+      map.put('y', 2); // two entries of one key: still one key
+    }
+    use('only-value');
+    value.update(1);
+    use(7);
+    map.remove('x');
+    map.remove('y'); // key 7 has no map entry left
+    const expected = keys.filter((k) => k !== 7).map((k) => ({ key: canonicalKey(k), keyGroup: keyGroupOf(canonicalKey(k), MAX_PARALLELISM) }));
+    const byKey = (a: { key: unknown }, b: { key: unknown }) => (String(a.key) < String(b.key) ? -1 : 1);
+    assert.equal(backend.keys('m').sort(byKey), expected.sort(byKey));
+    assert.equal(backend.keys('v'), [{ key: 'only-value', keyGroup: keyGroupOf('only-value', MAX_PARALLELISM) }]);
+    assert.equal(backend.keys('never-registered'), []);
+    const restored = await open();
+    restored.backend.restore(backend.snapshot());
+    assert.equal(restored.backend.keys('m').sort(byKey), expected.sort(byKey), 'restored state lists its keys before any handle is asked for');
   });
 
   snapshotRestoreConformance(test, harness, name);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +37,9 @@ function weir(args: string[], timeoutMs = 60_000): Promise<Outcome> {
 function expectedTotals(): Map<string, number> {
   const totals = new Map<string, number>();
   const dir = join(ROOT, 'examples/data');
-  for (const name of readdirSync(dir).sort()) {
-    const text = readFileSync(join(dir, name), 'utf8');
+  // The files directly in examples/data/, as FileSource reads a directory (the other examples' data is in subdirectories).
+  for (const entry of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.'))) {
+    const text = readFileSync(join(dir, entry.name), 'utf8');
     for (const word of text.toLowerCase().split(/[^\p{L}\p{N}']+/u)) {
       if (word !== '') totals.set(word, (totals.get(word) ?? 0) + 1);
     }
@@ -82,6 +83,89 @@ test('examples/running-totals.ts runs with checkpoints and commits one line per 
     const lines = readdirSync(out).filter((f) => f.startsWith('part-')).flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter((l) => l !== ''));
     const seqs = lines.map((l) => (JSON.parse(l) as { seq: number }).seq).sort((a, b) => a - b);
     assert.equal(seqs, Array.from({ length: 3000 }, (_, i) => i));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Runs `weir run …` until `ready()` holds (polled every 50 ms), then kills it with SIGKILL, as a crash would. */
+function runUntil(args: string[], ready: () => boolean, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (ready()) child.kill('SIGKILL');
+      else if (Date.now() - started > timeoutMs) {
+        child.kill('SIGKILL');
+        reject(new Error(`weir ${args.join(' ')}: not ready within ${timeoutMs} ms; stderr: ${stderr}`));
+      }
+    }, 50);
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      if (signal !== 'SIGKILL') reject(new Error(`weir ${args.join(' ')} ended by itself (exit ${code}) before it was ready: ${stderr}`));
+      else resolve(stderr);
+    });
+  });
+}
+
+test('weir checkpoints prints each retained checkpoint’s statistics, per subtask, after a real run (and --json)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-cli-stats-'));
+  try {
+    const chk = join(dir, 'chk');
+    const jobDir = join(chk, 'running-count');
+    const completed = () => (existsSync(jobDir) ? readdirSync(jobDir).filter((n) => existsSync(join(jobDir, n, '_metadata'))) : []);
+    // Unaligned checkpoints under backpressure (a slow stage): subtasks persist in-flight data.
+    await runUntil(['run', 'test/fixtures/jobs/running-count.ts', '--parallelism', '2', '--checkpoint-dir', chk, '--checkpoint-interval', '100ms',
+      '--num-retained', '3', '--unaligned', '--param', 'count=1000000', '--param', 'rate=8000', '--param', 'slowMicros=300', '--param', `out=${join(dir, 'out')}`,
+      '--quiet'], () => completed().length >= 3);
+    const ids = completed().map((n) => Number(n.slice(4))).sort((a, b) => b - a);
+
+    const text = await weir(['checkpoints', chk]);
+    assert.is(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^running-count \(/);
+    assert.match(text.stdout, /end_to_end_duration [\d.]+ ms · checkpointed_size [\d.]+ (B|KiB|MiB) · persisted_data [\d.]+ (B|KiB|MiB) · unaligned yes · 5 subtask\(s\) acknowledged/);
+    const header = text.stdout.split('\n').find((line) => line.includes('start_delay'))!;
+    for (const name of ['start_delay', 'alignment_duration', 'processed_data', 'persisted_data', 'sync_duration', 'async_duration', 'checkpointed_size', 'unaligned']) {
+      assert.ok(header.includes(name), `the subtask table has ${name}: ${header}`);
+    }
+    // One row per subtask: the source, the keyed count (2), the slow stage chained with the sink (2).
+    const rows = text.stdout.split('\n').filter((line) => /^\s+\d+\/\d+ \S/.test(line));
+    assert.is(rows.length, 5 * ids.length, text.stdout);
+
+    const json = await weir(['checkpoints', chk, '--json']);
+    assert.is(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as { jobs: Array<{ job: string; checkpoints: Array<{ id: number; statistics: any }> }> };
+    const listed = doc.jobs.find((j) => j.job === 'running-count')!.checkpoints;
+    assert.equal(listed.map((c) => c.id), ids);
+    for (const c of listed) {
+      const s = c.statistics;
+      assert.ok(s !== null, `checkpoint ${c.id} has statistics`);
+      assert.is(s.id, c.id);
+      assert.is(s.unaligned, true);
+      assert.ok(s.end_to_end_duration >= 0 && s.checkpointed_size > 0 && s.persisted_data >= 0);
+      assert.equal(s.subtasks.map((t: { subtask: string }) => t.subtask), ['0/0', '1/0', '1/1', '2/0', '2/1']);
+      for (const t of s.subtasks) {
+        for (const key of ['start_delay', 'alignment_duration', 'processed_data', 'persisted_data', 'sync_duration', 'async_duration', 'checkpointed_size']) {
+          assert.ok(typeof t[key] === 'number' && t[key] >= 0, `checkpoint ${c.id} subtask ${t.subtask} ${key} = ${t[key]}`);
+        }
+        assert.is(typeof t.unaligned, 'boolean');
+      }
+      assert.is(s.persisted_data, s.subtasks.reduce((sum: number, t: { persisted_data: number }) => sum + t.persisted_data, 0));
+    }
+
+    // A checkpoint taken before statistics were stored has no _stats.json: listed, without them.
+    rmSync(join(jobDir, `chk-${ids.at(-1)}`, '_stats.json'));
+    const old = await weir(['checkpoints', chk]);
+    assert.is(old.code, 0, old.stderr);
+    const lines = old.stdout.split('\n');
+    const at = lines.findIndex((line) => new RegExp(`^\\s+${ids.at(-1)}\\s+checkpoint\\s`).test(line));
+    assert.ok(at > 0, old.stdout);
+    assert.match(lines[at + 1]!, /^\s+no statistics recorded$/);
+    assert.is(lines.filter((line) => line.includes('end_to_end_duration')).length, ids.length - 1);
+    const oldJson = JSON.parse((await weir(['checkpoints', chk, '--json'])).stdout) as typeof doc;
+    assert.is(oldJson.jobs[0]!.checkpoints.at(-1)!.statistics, null);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -128,6 +128,14 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     );
   }
 
+  keys(name: string): Array<{ key: CanonicalKey; keyGroup: number }> {
+    const state = this.#states.get(name);
+    if (state === undefined) return [];
+    const keys: Array<{ key: CanonicalKey; keyGroup: number }> = [];
+    for (const key of state.table.keys()) keys.push({ key, keyGroup: keyGroupOf(key, this.#maxParallelism) });
+    return keys;
+  }
+
   entryCount(): number {
     let count = 0;
     for (const state of this.#states.values()) count += state.table.size;

@@ -21,12 +21,14 @@ import {
 import type { SortedKv } from './sorted-kv.ts';
 import { BlockFormatError, ByteWriter, readVarint } from './sst-block.ts';
 import {
+  decodeKey,
   encodedKeyEnd,
   HEADER_BYTES,
   keyGroupOfStateKey,
   keyGroupRangeBounds,
   MAX_STATE_ID,
   META_RANGE,
+  prefixEnd,
   stateIdOfStateKey,
   stateKeyPrefix,
   stateMetaKey,
@@ -105,6 +107,27 @@ export class LsmKeyedStateBackend implements KeyedStateBackend {
 
   getAggregatingState<IN, ACC, OUT>(name: string, aggregate: AggregateFunction<IN, ACC, OUT>): AggregatingState<IN, OUT> {
     return this.#register(name, 'aggregating', (scope) => new LsmAggregatingState<IN, ACC, OUT>(scope, aggregate));
+  }
+
+  keys(name: string): Array<{ key: CanonicalKey; keyGroup: number }> {
+    const state = this.#states.get(name);
+    const keys: Array<{ key: CanonicalKey; keyGroup: number }> = [];
+    if (state === undefined || this.#isEmptyRange()) return keys;
+    const id = state.scope.id;
+    for (let keyGroup = this.keyGroupRange.start; keyGroup <= this.keyGroupRange.end; keyGroup++) {
+      const from = stateKeyPrefix(keyGroup, id, EMPTY);
+      let previousEnd = -1;
+      let previous: Uint8Array | undefined;
+      // Entries of one key are adjacent (keyGroup │ stateId │ key │ suffix): one key per run.
+      for (const [stateKey] of this.#kv.scan(from, prefixEnd(from))) {
+        const end = encodedKeyEnd(stateKey, HEADER_BYTES);
+        if (previous !== undefined && end === previousEnd && samePrefix(previous, stateKey, end)) continue;
+        previous = stateKey.slice(0, end); // the scanned key may be a view of a cached block
+        previousEnd = end;
+        keys.push({ key: decodeKey(stateKey, HEADER_BYTES).key, keyGroup });
+      }
+    }
+    return keys;
   }
 
   /**

@@ -9,6 +9,8 @@ import { canonicalKey, keyGroupOf, keyGroupRangeFor, type KeyGroupRange } from '
 import { openKeyedStateBackend, type OpenedBackend, type SstRestore } from '../../state/state-backend-factory.ts';
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts';
 import type { KeySelector, RuntimeContext } from '../functions.ts';
+import type { CanonicalKey } from '../../state/key-groups.ts';
+import { KeyedTimerService, type CurrentKey, type InternalTimer, type Triggerable } from '../time/keyed-timer-service.ts';
 import type { StreamNode } from '../../graph/job-graph.ts';
 import {
   StreamOperator,
@@ -18,23 +20,67 @@ import {
   type RestoredOperatorState,
 } from './stream-operator.ts';
 
-export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
+export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> implements Triggerable {
   /** Set by initializeState(), before anything else touches state. */
   protected backend!: KeyedStateBackend;
   #opened: OpenedBackend | undefined;
   readonly #keySelector: KeySelector<unknown, unknown>;
   /** The current record's key as the selector returned it. */
   protected currentKey: unknown = undefined;
+  #currentCanonical: CanonicalKey | undefined;
+  #currentKeyGroup = -1;
+  #timers: KeyedTimerService | undefined;
 
-  constructor(node: StreamNode, context: OperatorContext, output: Output<O>) {
+  constructor(node: StreamNode, context: OperatorContext, output: Output<O>, keySelector?: KeySelector<unknown, unknown>) {
     super(node, context, output);
-    this.#keySelector = (node.transformation as { keySelector: KeySelector<unknown, unknown> }).keySelector;
+    this.#keySelector = keySelector ?? (node.transformation as { keySelector: KeySelector<unknown, unknown> }).keySelector;
   }
 
   override async initializeState(): Promise<void> {
     this.#opened = await this.#open(undefined);
     this.backend = this.#opened.backend;
+    this.#timers = this.#createTimers();
   }
+
+  /** This operator's keyed timers (stored in its backend; fired into onEventTime/onProcessingTime). */
+  protected get timers(): KeyedTimerService {
+    return this.#timers!;
+  }
+
+  #createTimers(): KeyedTimerService {
+    const service = new KeyedTimerService(
+      this.backend,
+      this.context.processingTime,
+      () => this.#currentKeyOrThrow(),
+      (timer) => {
+        this.currentKey = timer.key;
+        this.#currentCanonical = timer.canonical;
+        this.#currentKeyGroup = timer.keyGroup;
+        this.backend.setCurrentKey(timer.canonical, timer.keyGroup);
+      },
+    );
+    service.setTarget(this);
+    return service;
+  }
+
+  #currentKeyOrThrow(): CurrentKey {
+    if (this.#currentCanonical === undefined) {
+      throw new WeirError('WEIR_STATE_ACCESS_OUTSIDE_KEY', `operator '${this.node.uid}' used timers outside of a keyed context (no current key)`);
+    }
+    return { key: this.currentKey, canonical: this.#currentCanonical, keyGroup: this.#currentKeyGroup };
+  }
+
+  /** Fires event-time timers up to the watermark, then hands the watermark on (Flink's order). */
+  override processWatermark(timestamp: number): void {
+    this.#timers!.advanceWatermark(timestamp);
+    this.output.emitWatermark(timestamp);
+  }
+
+  /** An event-time timer of the current key fired; operators with timers override. */
+  onEventTime(_timer: InternalTimer): void {}
+
+  /** A processing-time timer of the current key fired; operators with timers override. */
+  onProcessingTime(_timer: InternalTimer): void {}
 
   #open(restore: SstRestore | undefined): Promise<OpenedBackend> {
     const { subtaskIndex, parallelism, maxParallelism, stateBackend } = this.context;
@@ -63,10 +109,10 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
   abstract processKeyedElement(record: I, keyGroup: number): void;
 
   /** Sets the current key (and key group, unless given) from `record`. */
-  protected setKeyOf(record: unknown, knownKeyGroup: number): void {
+  protected setKeyOf(record: unknown, knownKeyGroup: number, keySelector = this.#keySelector): void {
     let key: unknown;
     try {
-      key = this.#keySelector(record);
+      key = keySelector(record);
     } catch (error) {
       throw this.userError(error, 'keyBy');
     }
@@ -85,6 +131,8 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
       );
     }
     this.currentKey = key;
+    this.#currentCanonical = canonical;
+    this.#currentKeyGroup = keyGroup;
     this.backend.setCurrentKey(canonical, keyGroup);
   }
 
@@ -117,6 +165,10 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
       this.backend = this.#opened.backend;
     }
     this.backend.restore(state.keyedBlocks.filter((block) => block.keyGroup >= start && block.keyGroup <= end));
+    // Timers are keyed state: rebuild the queues from what the backend now holds.
+    this.#timers?.dispose();
+    this.#timers = this.#createTimers();
+    this.#timers.restore();
   }
 
   override snapshotState(checkpointId: number): OperatorSnapshotData {
@@ -132,6 +184,7 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> {
   }
 
   override async close(): Promise<void> {
+    this.#timers?.dispose();
     await this.#opened?.close();
     this.#opened = undefined;
   }

@@ -12,6 +12,8 @@ import type { StateBackendConfig } from '../../state/state-backend-factory.ts';
 import type { PersistedSstFiles } from '../../state/lsm/incremental-snapshots.ts';
 import type { SharedFileStore } from '../../storage/checkpoint-storage.ts';
 import type { SstSnapshot } from '../checkpoint-messages.ts';
+import type { RecordTime } from '../../channels/output-writer.ts';
+import type { ProcessingTimeService } from '../time/processing-time-service.ts';
 
 /** What an operator's synchronous snapshot phase hands to the task's async phase. */
 export interface OperatorSnapshotData {
@@ -35,8 +37,15 @@ export interface RestoredOperatorState {
   readonly operatorState: readonly unknown[];
 }
 
+/** Where an operator emits: records (with the timestamp in `OperatorContext.time`), event time, side outputs. */
 export interface Output<T> {
   collect(record: T): void;
+  /** Event time reached `timestamp` (called only with increasing values). */
+  emitWatermark(timestamp: number): void;
+  /** The operator's input went idle, or active again. */
+  emitWatermarkStatus(idle: boolean): void;
+  /** A record for side output `tag`; dropped when no stream reads that side output. */
+  collectSide(tag: string, record: unknown): void;
 }
 
 export interface OperatorContext {
@@ -48,6 +57,12 @@ export interface OperatorContext {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly params: Readonly<Record<string, string>>;
+  /** The event timestamp of the record in flight (NaN: none), shared by the chain and its writers. */
+  readonly time: RecordTime;
+  /** The subtask's processing-time callbacks (timers, periodic watermarks). */
+  readonly processingTime: ProcessingTimeService;
+  /** Milliseconds between periodic watermarks (Flink's auto-watermark interval). */
+  readonly autoWatermarkIntervalMs: number;
 }
 
 export abstract class StreamOperator<I, O> {
@@ -65,6 +80,14 @@ export abstract class StreamOperator<I, O> {
 
   open(): void | Promise<void> {}
   abstract processElement(record: I): void;
+  /** Event time advanced to `timestamp`; the default hands it on. */
+  processWatermark(timestamp: number): void {
+    this.output.emitWatermark(timestamp);
+  }
+  /** The input went idle or active; the default hands it on. */
+  processWatermarkStatus(idle: boolean): void {
+    this.output.emitWatermarkStatus(idle);
+  }
   /** End of input: emit whatever is still buffered. */
   finish(): void | Promise<void> {}
   /** Release resources; runs after success and after failure. */

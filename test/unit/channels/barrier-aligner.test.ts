@@ -169,6 +169,8 @@ function eventLog(): InputHandler & { events: Event[] } {
     processBarrier(b) {
       events.push(`barrier ${b.checkpointId}`);
     },
+    processWatermark() {},
+    processWatermarkStatus() {},
   };
 }
 

@@ -44,7 +44,7 @@ test('each announced size becomes the usable capacity of every open ring, divide
   assert.is(driver.maybeUpdate(), 50_000);
   assert.equal(rings.map(usableCapacity), [50_000, 50_000, 50_000]);
   assert.is(driver.throughputBytesPerSecond, 150_000);
-  assert.is(driver.estimatedTimeToConsumeMs, 1000);
+  assert.is(driver.estimatedTimeToConsumeMs, 0, 'the rings are empty: nothing in flight to consume');
   assert.is(driver.consumedBytes(2), 20_000);
   // Channel 1 ends: its ring keeps its last size, the two others share the target.
   driver.channelEnded(1);

@@ -128,8 +128,7 @@ test('hasData sees a published frame on any open channel and ignores unpublished
 
 test('a frame type the gate does not handle throws WEIR_MALFORMED_FRAME naming the channel and the type', () => {
   for (const [type, length] of [
-    [FRAME_WATERMARK, 8],
-    [6, 0],
+    [9, 0],
     [15, 4],
   ] as const) {
     const { rings } = consumerRings(2);
@@ -177,7 +176,7 @@ test('records before a malformed frame are delivered first', () => {
     const n = encoder.encode(v);
     assert.ok(writer.tryWrite(FRAME_RECORD, encoder.buffer, 0, n));
   }
-  assert.ok(writer.tryWrite(FRAME_WATERMARK, new Uint8Array(8), 0, 8));
+  assert.ok(writer.tryWrite(FRAME_WATERMARK, new Uint8Array(8), 0, 4)); // a watermark must be 8 bytes
   writer.flush();
   const gate = new InputGate(rings, defaultRecordCodec);
   const handler = collector();
@@ -209,6 +208,8 @@ test('a handler that throws leaves the consumed frames released, so the gate can
     processBarrier() {
       assert.unreachable('no barriers here');
     },
+    processWatermark() {},
+    processWatermarkStatus() {},
   };
   assert.throws(() => gate.poll(failing, 10), /user function failed/);
   const handler = collector();

@@ -223,6 +223,39 @@ test('a checkpoint completes only when every subtask acked: _metadata committed,
   assert.equal(h.fatal, []);
 });
 
+test('a completed checkpoint stores its statistics (_stats.json, before _metadata), per subtask with its vertex name', async () => {
+  const h = harness({ interval: 1000 });
+  const named = h.subtasks.map((s) => ({ ...s, name: s.isSource ? 'src' : `op ${s.key}` }));
+  h.coordinator.attach(named);
+  h.start();
+  await h.time.advance(0);
+  const written: string[] = [];
+  const files = h.storage.files;
+  const set = files.set.bind(files);
+  files.set = (path, bytes) => (written.push(path), set(path, bytes));
+  for (const [i, s] of h.subtasks.entries()) {
+    h.time.now += 5;
+    h.coordinator.onMessage(s.key, {
+      ...ack(1, [], { syncMs: i, asyncMs: 2 * i, startDelayMs: 10 + i, stateBytes: 100 }),
+      alignmentMs: i === 2 ? 7 : 0,
+      processedBytes: i === 2 ? 4096 : 0,
+      inFlightBytes: i === 3 ? 2048 : 0,
+      unaligned: i === 3,
+    });
+  }
+  await settle();
+  assert.equal(written.filter((p) => p.startsWith('chk-1/')), ['chk-1/_stats.json', 'chk-1/_metadata'], 'statistics first');
+  const stored = await h.storage.loadStats(1);
+  assert.equal(stored, h.completed[0], 'what onCheckpoint saw, externalPath included');
+  assert.is(stored!.persistedData, 2048);
+  assert.is(stored!.unaligned, true);
+  const third = stored!.subtasks.find((s) => s.subtask === '1/0')!;
+  assert.equal(third, {
+    subtask: '1/0', name: 'op 1/0', ackTimestamp: h.completed[0]!.triggerTimestamp + 15, startDelayMs: 12, alignmentMs: 7,
+    processedBytes: 4096, persistedBytes: 0, syncMs: 2, asyncMs: 4, checkpointedSize: 100, unaligned: false,
+  });
+});
+
 test('completed checkpoints beyond numRetained are discarded from storage, oldest first', async () => {
   const h = harness({ interval: 1000, numRetained: 2 });
   h.start();
@@ -237,7 +270,7 @@ test('completed checkpoints beyond numRetained are discarded from storage, oldes
   assert.equal(await completedIds(h.storage), [4, 3]);
   assert.equal(h.coordinator.retained.map((m) => m.checkpointId), [3, 4]);
   const paths = [...h.storage.files.keys()].sort();
-  assert.equal(paths, ['chk-3/_metadata', 'chk-3/state-3.state', 'chk-4/_metadata', 'chk-4/state-4.state']);
+  assert.equal(paths, ['chk-3/_metadata', 'chk-3/_stats.json', 'chk-3/state-3.state', 'chk-4/_metadata', 'chk-4/_stats.json', 'chk-4/state-4.state']);
 });
 
 test('with maxConcurrent 1 a trigger is skipped while a checkpoint is pending', async () => {

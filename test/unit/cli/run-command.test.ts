@@ -69,4 +69,23 @@ test('flagsToOptions rejects non-integer numbers, naming the flag as typed on th
   for (const [flags, message] of cases) throwsCode(() => flagsToOptions(flags), 'WEIR_INVALID_ARGUMENT', message);
 });
 
+test('--debloat is Flink’s defaults; --debloat-target sets the target and implies debloating', () => {
+  assert.equal(flagsToOptions({ debloat: true }).debloat, true);
+  assert.equal(flagsToOptions({ debloatTarget: '200ms' }).debloat, { targetMs: 200 });
+  assert.equal(flagsToOptions({ debloat: true, debloatTarget: '1.5s' }).debloat, { targetMs: 1500 });
+  assert.equal(flagsToOptions({ debloatTarget: 300 }).debloat, { targetMs: 300 }, 'a plain number is ms');
+  assert.not.ok('debloat' in flagsToOptions({}));
+});
+
+test('--debloat-target rejects what is not a positive duration, naming the flag', () => {
+  throwsCode(() => flagsToOptions({ debloatTarget: '0ms' }), 'WEIR_INVALID_ARGUMENT', /^--debloat-target must be a positive duration, got "0ms"/);
+  try {
+    flagsToOptions({ debloatTarget: 'fast' });
+    assert.unreachable('expected an error');
+  } catch (error) {
+    assert.instance(error, WeirError);
+    assert.match((error as WeirError).message, /--debloat-target/);
+  }
+});
+
 test.run();
