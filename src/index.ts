@@ -26,6 +26,8 @@ export {
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   OutputTag,
+  ProcessFunction,
+  type ProcessContext,
   type OnTimerContext,
   type TimeDomain,
   type TimerService,

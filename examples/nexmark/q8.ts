@@ -4,10 +4,11 @@
 //   npx weir run examples/nexmark/q8.ts --param events=100000 --param out=/tmp/q8
 // Params: events (required), seed, rate, eventsPerSecond, out — see nexmark-params.ts; docs/guides/nexmark.md.
 //
-// A window join written as a union: persons and auctions become one stream of tagged records
-// keyed by person id (the auction's seller), grouped into tumbling event-time windows; each
-// window folds into the person's distinct names and whether they sold anything
-// (an AggregateFunction), and emits `{id, name, windowStart}` for each name when they did.
+// A window join written as a union of tagged records: one flatMap turns persons and auctions into
+// one stream keyed by person id (an auction by its seller) — a union of the two sides, without
+// splitting the source stream and merging it again — grouped into tumbling event-time windows;
+// each window folds into the person's distinct names and whether they sold anything (an
+// AggregateFunction), and emits `{id, name, windowStart}` for each name when they did.
 import {
   defineJob,
   DiscardingSink,
@@ -19,7 +20,6 @@ import {
   WatermarkStrategy,
   type AggregateFunction,
   type Collector,
-  type DataStream,
   type NexmarkEvent,
   type ProcessWindowContext,
   type TimeWindow,
@@ -62,23 +62,20 @@ class NewUsers extends ProcessWindowFunction<Activity, Q8Row, number, TimeWindow
 
 export default defineJob((env) => {
   const { source, out } = nexmarkParams(env);
-  const events = env
+  env
     .fromSource(
       new NexmarkSource(source),
       WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(4000).withTimestampAssigner((event) => eventDateTime(event)),
       'nexmark',
     )
-    .uid('nexmark');
-  const persons: DataStream<PersonOrSale> = events
-    .flatMap((event): PersonOrSale[] => (event.type === 'person' ? [{ kind: 'person', id: event.person.id, name: event.person.name }] : []))
-    .name('persons')
-    .uid('persons');
-  const sales: DataStream<PersonOrSale> = events
-    .flatMap((event): PersonOrSale[] => (event.type === 'auction' ? [{ kind: 'sale', id: event.auction.seller }] : []))
-    .name('sellers')
-    .uid('sellers');
-  persons
-    .union(sales)
+    .uid('nexmark')
+    .flatMap((event): PersonOrSale[] => {
+      if (event.type === 'person') return [{ kind: 'person', id: event.person.id, name: event.person.name }];
+      if (event.type === 'auction') return [{ kind: 'sale', id: event.auction.seller }];
+      return [];
+    })
+    .name('persons-and-sellers')
+    .uid('persons-and-sellers')
     .keyBy((record) => record.id)
     .window(TumblingEventTimeWindows.of(10_000))
     .aggregate(activity, new NewUsers())

@@ -12,7 +12,7 @@ import type {
   KeySelector,
   MapFunction,
 } from '../task/functions.ts';
-import { OutputTag } from '../task/functions.ts';
+import { OutputTag, ProcessFunction } from '../task/functions.ts';
 import { WatermarkStrategy } from '../task/time/watermark-strategy.ts';
 import { IntervalJoin } from './interval-join.ts';
 import type { Sink } from '../task/sink.ts';
@@ -117,6 +117,25 @@ export class DataStream<T> extends OperatorSettings {
       keySelector: keySelector as KeySelector<unknown, unknown>,
     });
     return new KeyedStream<T, K>(this.builder, t, keySelector);
+  }
+
+  /**
+   * Processes each record with a ProcessFunction: any number of outputs, the record's timestamp,
+   * side outputs (`ctx.output(tag, value)`). For keyed state and timers, `keyBy` first.
+   */
+  process<R>(fn: ProcessFunction<T, R>): DataStream<R> {
+    if (typeof fn !== 'object' || fn === null || typeof fn.processElement !== 'function') {
+      throw new WeirError('WEIR_INVALID_ARGUMENT', 'process() expects a ProcessFunction (an object with processElement)');
+    }
+    const t = this.builder.add({
+      kind: 'processFunction',
+      name: 'Process',
+      uid: undefined,
+      parallelism: undefined,
+      input: this.transformation,
+      fn: fn as ProcessFunction<unknown, unknown>,
+    });
+    return new DataStream<R>(this.builder, t);
   }
 
   /** Distributes records round robin over the next operator's subtasks. */
@@ -229,8 +248,12 @@ export class KeyedStream<T, K> extends DataStream<T> {
     this.#keySelector = keySelector as KeySelector<unknown, unknown>;
   }
 
-  /** Processes each record with keyed state through a KeyedProcessFunction. */
-  process<R>(fn: KeyedProcessFunction<K, T, R>): DataStream<R> {
+  /**
+   * Processes each record with keyed state and timers through a KeyedProcessFunction (a plain
+   * ProcessFunction is accepted too, as in Flink, and sees no key).
+   */
+  override process<R>(fn: KeyedProcessFunction<K, T, R> | ProcessFunction<T, R>): DataStream<R> {
+    if (fn instanceof ProcessFunction) return super.process(fn);
     if (typeof fn !== 'object' || fn === null || typeof fn.processElement !== 'function') {
       throw new WeirError('WEIR_INVALID_ARGUMENT', 'process() expects a KeyedProcessFunction (an object with processElement)');
     }

@@ -12,6 +12,7 @@ import type {
   KeyedProcessFunction,
   KeySelector,
   MapFunction,
+  ProcessFunction,
 } from '../task/functions.ts';
 import type { WatermarkStrategy } from '../task/time/watermark-strategy.ts';
 import type { WindowSpec } from '../task/windowing/window-spec.ts';
@@ -83,6 +84,13 @@ export interface ProcessTransformation extends OperatorBase {
   readonly fn: KeyedProcessFunction<unknown, unknown, unknown>;
 }
 
+/** A ProcessFunction on a stream that is not keyed. */
+export interface ProcessFunctionTransformation extends OperatorBase {
+  readonly kind: 'processFunction';
+  readonly input: Transformation;
+  readonly fn: ProcessFunction<unknown, unknown>;
+}
+
 export interface ReduceTransformation extends OperatorBase {
   readonly kind: 'reduce';
   readonly input: Transformation;
@@ -127,6 +135,7 @@ export type OperatorTransformation =
   | FlatMapTransformation
   | ProcessTransformation
   | ReduceTransformation
+  | ProcessFunctionTransformation
   | SinkTransformation
   | TimestampsTransformation
   | CoProcessTransformation

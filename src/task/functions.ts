@@ -111,6 +111,28 @@ export abstract class KeyedProcessFunction<K, I, O> {
   close?(): void | Promise<void>;
 }
 
+/** Per-record context of a (non-keyed) ProcessFunction. */
+export interface ProcessContext {
+  /** The record's event timestamp (undefined when it has none). */
+  timestamp(): number | undefined;
+  /** The operator's current event time (−∞ before the first watermark). */
+  currentWatermark(): number;
+  currentProcessingTime(): number;
+  /** Emits `value` to side output `tag`. */
+  output<X>(tag: OutputTag<X>, value: X): void;
+}
+
+/**
+ * Processes each record of a stream that is not keyed (Flink's ProcessFunction): like flatMap,
+ * with the record's timestamp and side outputs. No keyed state and no timers: key the stream
+ * (`keyBy(...).process(KeyedProcessFunction)`) for those.
+ */
+export abstract class ProcessFunction<I, O> {
+  open?(context: RuntimeContext): void | Promise<void>;
+  abstract processElement(value: I, context: ProcessContext, out: Collector<O>): void;
+  close?(): void | Promise<void>;
+}
+
 /**
  * Two keyed inputs joined by key (Flink's KeyedCoProcessFunction): `connect(other).keyBy(k1, k2)
  * .process(fn)`. Records of both inputs with equal keys share keyed state and timers.

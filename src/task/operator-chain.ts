@@ -13,6 +13,7 @@ import type { Source } from './source.ts';
 import type { TaskSpec } from './task-spec.ts';
 import { KeyedCoProcessOperator, KeyedProcessOperator } from './operators/keyed-process-operator.ts';
 import { TimestampsOperator } from './operators/timestamps-operator.ts';
+import { ProcessOperator } from './operators/process-operator.ts';
 import { WindowOperator } from './windowing/window-operator.ts';
 import { ReduceOperator } from './operators/reduce-operator.ts';
 import { SinkOperator } from './operators/sink-operator.ts';
@@ -154,6 +155,8 @@ function createOperator(node: StreamNode, context: OperatorContext, output: Outp
       return new SinkOperator(node, context, output);
     case 'timestamps':
       return new TimestampsOperator(node, context, output);
+    case 'processFunction':
+      return new ProcessOperator(node, context, output);
     case 'coProcess':
       return new KeyedCoProcessOperator(node, context, output);
     case 'window':

@@ -40,7 +40,7 @@ export const QUERIES: readonly NexmarkQuery[] = [
   { name: 'q4', module: example('q4'), oracle: q4, reduce: lastPerKey('category'), eventsPerSecond: 500 },
   { name: 'q5', module: example('q5'), oracle: q5, eventsPerSecond: 500 },
   { name: 'q7', module: example('q7'), oracle: q7, eventsPerSecond: 500, kill: false },
-  { name: 'q8', module: example('q8'), oracle: q8, eventsPerSecond: 500 },
+  { name: 'q8', module: example('q8'), oracle: q8, eventsPerSecond: 500, kill: false },
 ];
 
 /**

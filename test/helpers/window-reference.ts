@@ -1,5 +1,8 @@
 // Single-thread reference results of test/fixtures/jobs/windows.ts, computed straight from the
 // definition of each window (no engine code), as sorted JSON lines like committedLines gives.
+import { join } from 'node:path';
+import * as assert from 'uvu/assert';
+import { committedLines, describeDifference } from './running-count.ts';
 import {
   COUNT_SIZE,
   lateReading,
@@ -119,4 +122,18 @@ export function lateWindowRows(records: readonly Reading[]): string[] {
     windows.set(id, w);
   }
   return lines([...windows.values()].map((w) => ({ ...statsOf(w.records), start: w.start })));
+}
+
+/** Every sink of mode 'all' in `out` holds exactly the reference output for `count` records. */
+export function assertAllWindows(out: string, count: number, keys: number): void {
+  const records = readings(count, keys);
+  const same = (name: string, expected: string[], what: string) => {
+    const actual = committedLines(join(out, name));
+    assert.ok(actual.length === expected.length && actual.every((line, i) => line === expected[i]), `${what}: ${describeDifference(actual, expected)}`);
+  };
+  same('tumbling', tumblingRows(records), 'tumbling reduce + process');
+  same('sliding', slidingRows(records), 'sliding aggregate');
+  same('sessions', sessionRows(records), 'session process');
+  same('counts', countRows(records), 'countWindow reduce');
+  same('sliding-counts', slidingCountRows(records), 'sliding countWindow aggregate');
 }

@@ -92,6 +92,23 @@ test('intervalJoin pairs each payment with its order within [0, 400] ms, stamped
   sameLines(committedLines(out), expected.sort(), 'interval join');
 });
 
+test('a ProcessFunction on a stream that is not keyed sees record timestamps and emits to a side output', async () => {
+  const dir = makeDir();
+  const out = join(dir, 'out');
+  const flags = join(dir, 'flags');
+  const result = await within(60_000, run(JOB, { parallelism: 2, params: { mode: 'process', count: '3000', out, flags } }));
+  assert.is(result.status, 'FINISHED');
+  const even: string[] = [];
+  const odd7: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const r = reading(i, 5);
+    if (i % 2 === 0) even.push(JSON.stringify({ v: i, ts: r.ts }));
+    else if (i % 7 === 0) odd7.push(JSON.stringify({ key: r.key, v: i }));
+  }
+  sameLines(committedLines(out), even.sort(), 'main output');
+  sameLines(committedLines(flags), odd7.sort(), 'side output');
+});
+
 test('onWatermark sees increasing watermarks, never past the bound, and the final +∞ once per subtask', async () => {
   const count = 4000;
   const result = await within(60_000, run(JOB, { parallelism: 2, params: { mode: 'watermarks', count: String(count), rate: '8000' } }));

@@ -1,25 +1,16 @@
 // Keyed windows end to end (test/fixtures/jobs/windows.ts): tumbling, sliding, session and
 // count windows with reduce, aggregate and process, compared exactly with a single-thread
-// reference at parallelism 1 and 2; late data to a side output with allowed lateness; and
-// exactly-once under worker kills with checkpoints, on the heap and the lsm state backend.
+// reference at parallelism 1 and 2, and late data to a side output with allowed lateness.
+// Exactly-once under worker kills: windows-exactly-once.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { run } from '../../src/index.ts';
 import { lateReading, type LateRow, type Reading } from '../fixtures/jobs/windows.ts';
-import { fixtureJob, threadResources, within } from '../helpers/jobs.ts';
-import { committedLines, describeDifference, hiddenParts, testSeed } from '../helpers/running-count.ts';
+import { fixtureJob, within } from '../helpers/jobs.ts';
+import { committedLines, describeDifference } from '../helpers/running-count.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
-import {
-  countRows,
-  lateReadings,
-  lateWindowRows,
-  readings,
-  sessionRows,
-  slidingCountRows,
-  slidingRows,
-  tumblingRows,
-} from '../helpers/window-reference.ts';
+import { assertAllWindows, lateReadings, lateWindowRows } from '../helpers/window-reference.ts';
 
 const JOB = fixtureJob('windows.ts');
 const makeDir = tempDirs(test, 'weir-windows-');
@@ -29,15 +20,6 @@ function sameLines(actual: readonly string[], expected: readonly string[], what:
   assert.ok(actual.length === expected.length && actual.every((line, i) => line === expected[i]), `${what}: ${describeDifference(actual, expected)}`);
 }
 
-/** Every sink of mode 'all' holds exactly the reference output for `count` records. */
-function assertAllWindows(out: string, count: number): void {
-  const records = readings(count, KEYS);
-  sameLines(committedLines(join(out, 'tumbling')), tumblingRows(records), 'tumbling reduce + process');
-  sameLines(committedLines(join(out, 'sliding')), slidingRows(records), 'sliding aggregate');
-  sameLines(committedLines(join(out, 'sessions')), sessionRows(records), 'session process');
-  sameLines(committedLines(join(out, 'counts')), countRows(records), 'countWindow reduce');
-  sameLines(committedLines(join(out, 'sliding-counts')), slidingCountRows(records), 'sliding countWindow aggregate');
-}
 
 for (const parallelism of [1, 2]) {
   test(`tumbling, sliding, session and count windows give exactly the reference results at parallelism ${parallelism}`, async () => {
@@ -45,7 +27,7 @@ for (const parallelism of [1, 2]) {
     const count = 4000;
     const result = await within(60_000, run(JOB, { parallelism, params: { count: String(count), keys: String(KEYS), out } }));
     assert.is(result.status, 'FINISHED');
-    assertAllWindows(out, count);
+    assertAllWindows(out, count, KEYS);
     for (const uid of ['tumbling', 'sliding', 'sessions', 'counts', 'sliding-counts']) {
       assert.is(result.metrics.operators[uid]?.recordsIn, count, `${uid} read every record`);
     }
@@ -79,34 +61,5 @@ test('late records go to the side output, every other record is in its window, a
   sameLines([...last.values()].map((row) => JSON.stringify(row)).sort(), expected, 'final window results');
   assert.ok(rows.length > last.size, 'records 300 ms behind fired their windows again');
 });
-
-for (const backend of ['heap', 'lsm'] as const) {
-  test(`with checkpoints and worker kills every window result is committed exactly once (${backend} state backend)`, async () => {
-    const seed = testSeed(`windows ${backend}`);
-    const dir = makeDir();
-    const out = join(dir, 'out');
-    const count = 8000;
-    const baseline = threadResources();
-    const result = await within(
-      120_000,
-      run(JOB, {
-        parallelism: 2,
-        ...(backend === 'lsm' ? { stateBackend: 'lsm' as const, lsm: { memoryBudget: 256 * 1024, directory: join(dir, 'lsm') } } : {}),
-        params: { count: String(count), keys: String(KEYS), rate: '5000', out },
-        checkpointing: { interval: 50, directory: join(dir, 'chk') },
-        restartStrategy: { type: 'fixed-delay', attempts: 100, delayMs: 0 },
-        faultInjection: { seed, kills: 4, maxDelayMs: 600, points: ['random', 'after-trigger', 'before-notify'] },
-      }),
-    );
-    assert.is(result.status, 'FINISHED');
-    assert.ok(result.restarts >= 1, `${result.restarts} restarts`);
-    assertAllWindows(out, count);
-    for (const name of ['tumbling', 'sliding', 'sessions', 'counts', 'sliding-counts']) {
-      assert.equal(hiddenParts(join(out, name)), [], `no uncommitted part file in ${name}`);
-    }
-    for (let i = 0; i < 50 && threadResources() > baseline; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.is(threadResources(), baseline, 'no thread left running');
-  });
-}
 
 test.run();
