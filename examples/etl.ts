@@ -15,8 +15,10 @@ import {
   FileSource,
   KeyedProcessFunction,
   OutputTag,
+  ProcessFunction,
   type Collector,
   type KeyedContext,
+  type ProcessContext,
   type RuntimeContext,
   type ValueState,
 } from 'weir';
@@ -78,6 +80,7 @@ export const DEAD_LETTERS = new OutputTag<DeadLetter>('dead-letters');
 
 /** A line after parsing: a well-formed order, or why it is not one. */
 export type Parsed = { ok: true; order: Order; line: string } | { ok: false; reason: string; line: string };
+export type ValidLine = Extract<Parsed, { ok: true }>;
 
 /** Parses and validates one line (the schema only; reference lookups come later). */
 export function parseOrder(line: string): Parsed {
@@ -100,24 +103,27 @@ export function parseOrder(line: string): Parsed {
   return { ok: true, order: { orderId, time, user, sku, qty } as Order, line };
 }
 
+/** Parses each line: orders go on, unusable lines to the dead letters (no key, no state needed). */
+class Validate extends ProcessFunction<string, ValidLine> {
+  processElement(line: string, ctx: ProcessContext, out: Collector<ValidLine>): void {
+    const parsed = parseOrder(line);
+    if (parsed.ok) out.collect(parsed);
+    else ctx.output(DEAD_LETTERS, { reason: parsed.reason, line: parsed.line });
+  }
+}
+
 /**
  * Keyed by order id: drops resent orders (a ValueState flag per id) and enriches the rest from
- * the reference tables. Lines that failed parsing pass through here only to reach the
- * dead-letter side output (Weir's process functions are keyed ones).
+ * the reference tables.
  */
-class DedupeAndEnrich extends KeyedProcessFunction<string, Parsed, EnrichedOrder> {
+class DedupeAndEnrich extends KeyedProcessFunction<string, ValidLine, EnrichedOrder> {
   #seen!: ValueState<boolean>;
 
   override open(ctx: RuntimeContext): void {
     this.#seen = ctx.getValueState('seen');
   }
 
-  processElement(parsed: Parsed, ctx: KeyedContext<string>, out: Collector<EnrichedOrder>): void {
-    if (!parsed.ok) {
-      ctx.output(DEAD_LETTERS, { reason: parsed.reason, line: parsed.line });
-      return;
-    }
-    const { order, line } = parsed;
+  processElement({ order, line }: ValidLine, ctx: KeyedContext<string>, out: Collector<EnrichedOrder>): void {
     const user = USERS[order.user];
     const product = PRODUCTS[order.sku];
     if (user === undefined || product === undefined || this.#seen.value() === true) {
@@ -146,21 +152,24 @@ class DedupeAndEnrich extends KeyedProcessFunction<string, Parsed, EnrichedOrder
 
 export default defineJob((env) => {
   const input = env.params.input ?? new URL('./data/orders/', import.meta.url).pathname;
-  const orders = env
+  const valid = env
     .fromSource(new FileSource({ path: input }), 'order-lines')
     .uid('order-lines')
     .filter((line) => line.trim() !== '')
     .name('non-blank')
-    .map(parseOrder)
-    .name('parse')
-    // Parse failures have no order id: spread them over the subtasks by their text (they use no state).
-    .keyBy((p) => (p.ok ? p.order.orderId : `invalid:${p.line}`))
+    .process(new Validate())
+    .name('parse-validate')
+    .uid('parse-validate');
+  const orders = valid
+    .keyBy((v) => v.order.orderId)
     .process(new DedupeAndEnrich())
     .name('dedupe-enrich')
     .uid('dedupe-enrich');
   orders.sinkTo(new FileSink<EnrichedOrder>({ directory: env.params.out ?? '.weir-out/etl/orders' }), 'orders').uid('orders');
-  orders
+  // Both stages' dead letters, into one directory.
+  valid
     .getSideOutput(DEAD_LETTERS)
+    .union(orders.getSideOutput(DEAD_LETTERS))
     .sinkTo(new FileSink<DeadLetter>({ directory: env.params.dead ?? '.weir-out/etl/dead-letters' }), 'dead-letters')
     .uid('dead-letters');
 });

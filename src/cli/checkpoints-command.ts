@@ -170,7 +170,7 @@ function jobJson(job: JobListing): unknown {
 }
 
 /** A checkpoint's statistics under Flink's REST API names. */
-export function statsJson(stats: CheckpointStats): Record<string, unknown> {
+function statsJson(stats: CheckpointStats): Record<string, unknown> {
   return {
     id: stats.id,
     status: stats.status,

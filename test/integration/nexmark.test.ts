@@ -1,15 +1,15 @@
 // The Nexmark example jobs (examples/nexmark/) against their single-thread oracles
 // (test/helpers/nexmark-reference.ts): with exactly-once checkpoints at parallelism 1 and 2, and at
-// parallelism 2 with one worker kill (for the queries whose `kill` is not false), the rows FileSink
-// committed must be exactly the oracle's.
+// parallelism 2 with one worker kill (for the queries whose `kill` is not false, or all with
+// WEIR_NEXMARK_ALL_KILLS=1), the rows FileSink committed must be exactly the oracle's.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { run, type RunOptions } from '../../src/index.ts';
+import type { NexmarkEvent } from '../../src/connectors/nexmark/model.ts';
 import { within } from '../helpers/jobs.ts';
 import { committedRows, QUERIES, rowDifference, type NexmarkQuery } from '../helpers/nexmark-jobs.ts';
 import { canonicalRows, nexmarkEvents } from '../helpers/nexmark-reference.ts';
-import type { NexmarkEvent } from '../../src/connectors/nexmark/model.ts';
 import { hiddenParts } from '../helpers/running-count.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
@@ -20,6 +20,8 @@ const GENERATOR_SEED = 7;
 const KILL_RATE = 12_500;
 /** Base seed of the kill schedules (query i uses BASE + i); WEIR_TEST_SEED=<base> replays another. */
 const KILL_SEED = process.env.WEIR_TEST_SEED === undefined ? 606 : Number(process.env.WEIR_TEST_SEED);
+/** WEIR_NEXMARK_ALL_KILLS=1 also runs the kill case of the queries whose `kill` is false. */
+const ALL_KILLS = process.env.WEIR_NEXMARK_ALL_KILLS === '1';
 
 const nexmark = suite('nexmark');
 const tempDir = tempDirs(nexmark, 'weir-nexmark-');
@@ -83,7 +85,7 @@ async function check(query: NexmarkQuery, setup: Setup): Promise<void> {
 QUERIES.forEach((query, i) => {
   nexmark(`${query.name} at parallelism 1 commits exactly the reference rows`, () => check(query, { parallelism: 1 }));
   nexmark(`${query.name} at parallelism 2 commits exactly the reference rows`, () => check(query, { parallelism: 2 }));
-  if (query.kill === false) return;
+  if (query.kill === false && !ALL_KILLS) return;
   const killSeed = KILL_SEED + i;
   nexmark(`${query.name} at parallelism 2 with one worker kill (fault seed ${killSeed}) commits exactly the reference rows`, () =>
     check(query, { parallelism: 2, killSeed }),
