@@ -374,12 +374,14 @@ for (const name of selected) {
       continue;
     }
     const checkpoints = r.engine[p].map((s) => s.checkpoints).join('/');
-    const vsHand = p === 1 ? `   ${round((p1 ?? NaN) / hand, 2)}× / ${round((p1Steady ?? NaN) / hand, 2)}× of the hand loop` : `   per core ${rate(p2PerCore ?? undefined)} (steady / 2)`;
+    const times = (v: number | null) => (v === null ? '—' : `${round(v / hand, 2)}×`);
+    const vsHand = p === 1 ? `   ${times(p1)} / ${times(p1Steady)} of the hand loop` : `   per core ${rate(p2PerCore ?? undefined)} (steady / 2)`;
     const span = median(r.engine[p].map((s) => s.steadySpanMs));
-    console.log(`${label}end to end ${spreadOf(e2e(p))}   steady ${spreadOf(steady(p))} (over ${(span / 1000).toFixed(1)} s)${vsHand}   checkpoints ${checkpoints}`);
+    const steadyText = steady(p).length === 0 ? '— (no progress sample inside the run)' : `${spreadOf(steady(p))} (over ${(span / 1000).toFixed(1)} s)`;
+    console.log(`${label}end to end ${spreadOf(e2e(p))}   steady ${steadyText}${vsHand}   checkpoints ${checkpoints}`);
     if (r.unavailable[p] !== undefined) console.log(`      (later runs: ${r.unavailable[p]})`);
   }
-  const verdict = p1Steady === null ? 'no engine figure' : `p1 steady ${p1Steady >= q.flinkPerCore ? 'meets' : 'does not meet'} it (${round(p1Steady / q.flinkPerCore, 2)}×)`;
+  const verdict = p1Steady === null ? (r.engine[1].length === 0 ? 'no engine figure' : 'no steady figure (run too short)') : `p1 steady ${p1Steady >= q.flinkPerCore ? 'meets' : 'does not meet'} it (${round(p1Steady / q.flinkPerCore, 2)}×)`;
   console.log(`  Flink 1.13 per core            ${rate(q.flinkPerCore)}: ${verdict}`);
   for (const w of r.warnings) console.log(`  WARNING ${w}`);
   Object.assign(json, {

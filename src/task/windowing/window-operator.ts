@@ -81,6 +81,7 @@ export class WindowOperator extends KeyedOperator<unknown, unknown> implements C
   }
 
   override async open(): Promise<void> {
+    // The backend and timer service are final here (restoreState, which replaces them, runs before open).
     const backend = this.backend;
     const contents = backend.getMapState<string, unknown>(CONTENTS_STATE);
     const fn = this.#spec.fn;
