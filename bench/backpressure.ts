@@ -471,10 +471,11 @@ const debloatReduction = ratio('aligned', 'aligned_debloat', (s) => s.p50);
 const throughputDebloat = ratio('aligned_debloat', 'aligned', (s) => s.steady);
 const throughputDebloatWall = ratio('aligned_debloat', 'aligned', (s) => s.throughput);
 const met = (a: Across, ok: (v: number) => boolean) => (!Number.isFinite(a.median) ? 'n/a' : ok(a.median) ? 'met' : 'MISSED');
-const r = (a: Across, digits: number) => (REPEATS === 1 ? a.median.toFixed(digits) : `${a.median.toFixed(digits)} [${a.min.toFixed(digits)}–${a.max.toFixed(digits)}]`);
+const r = (a: Across, digits: number) =>
+  !Number.isFinite(a.median) ? 'no data' : a.min === a.max ? a.median.toFixed(digits) : `${a.median.toFixed(digits)} [${a.min.toFixed(digits)}–${a.max.toFixed(digits)}]`;
 console.log(
   `targets: unaligned p50 ≤ aligned p50 / 10: ${met(unalignedOverAligned, (v) => v <= 0.1)} (${r(unalignedOverAligned, 3)}); ` +
-    `debloat (target ${DEBLOAT_TARGET_MS} ms) cuts aligned p50 ≥ 5×: ${met(debloatReduction, (v) => v >= 5)} (${r(debloatReduction, 2)}×); ` +
+    `debloat (target ${DEBLOAT_TARGET_MS} ms) cuts aligned p50 ≥ 5×: ${met(debloatReduction, (v) => v >= 5)} (${r(debloatReduction, 2)}${Number.isFinite(debloatReduction.median) ? '×' : ''}); ` +
     `at ≤ 10 % throughput cost: ${met(throughputDebloat, (v) => v >= 0.9)} (${r(throughputDebloat, 3)})`,
 );
 

@@ -3,6 +3,7 @@
 // threads get TypeScript too), each with a time limit, and prints one closing line
 // `N passed, N failed`. A file that crashes, times out or runs no test counts as a failure:
 // uvu itself exits 0 when nothing ran. Usage: node scripts/run-tests.mjs [filter…]
+// WEIR_TEST_CONCURRENCY (default 2) files run at once; WEIR_TEST_FILE_TIMEOUT_MS per file.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,6 +11,7 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const FILE_TIMEOUT_MS = Number(process.env.WEIR_TEST_FILE_TIMEOUT_MS ?? 180_000);
 const filters = process.argv.slice(2);
+const CONCURRENCY = Number(process.env.WEIR_TEST_CONCURRENCY ?? 2);
 
 function findTests(dir) {
   const out = [];
@@ -63,7 +65,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const started = Date.now();
-for (const file of files) {
+
+async function runAndReport(file) {
   const name = relative(root, file);
   const t0 = Date.now();
   const result = await runFile(file);
@@ -89,6 +92,16 @@ for (const file of files) {
   console.log(`${status} ${name} (${counts ? `${counts.passed}/${counts.total}` : '?'} in ${seconds}s)${why ? ` — ${why}` : ''}`);
   if (fileFailed !== 0) console.log(result.output.split('\n').map((l) => `     ${l}`).join('\n'));
 }
+
+// Files run CONCURRENCY at a time (default 2: much of an integration test is waiting — thread
+// start-up, rate-limited sources, restarts — so two files share the 2 cores well). Tests assert
+// no timings, so running beside another file changes how long they take, not what they check.
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: Math.max(1, Math.min(CONCURRENCY, queue.length)) }, async () => {
+    for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runAndReport(file);
+  }),
+);
 console.log(`\n${files.length} files in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 if (files.length === 0) {
   console.log('no test files found under test/');
