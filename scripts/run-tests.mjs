@@ -9,7 +9,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-const FILE_TIMEOUT_MS = Number(process.env.WEIR_TEST_FILE_TIMEOUT_MS ?? 180_000);
+const FILE_TIMEOUT_MS = Number(process.env.WEIR_TEST_FILE_TIMEOUT_MS ?? 300_000);
 const filters = process.argv.slice(2);
 const CONCURRENCY = Number(process.env.WEIR_TEST_CONCURRENCY ?? 2);
 

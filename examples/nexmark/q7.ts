@@ -1,6 +1,6 @@
 // Nexmark q7, highest bid: the bids with the highest price of each tumbling 10 s window (ties:
 // all of them), each bid in the half-open window [start, start + 10 s) it belongs to.
-//   SQL: SELECT B.auction, B.price, B.bidder, B.dateTime, B.extra FROM bid B JOIN (SELECT MAX(price) AS maxprice, window_end AS dateTime FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end) B1 ON B.price = B1.maxprice WHERE B.dateTime BETWEEN B1.dateTime - INTERVAL '10' SECOND AND B1.dateTime
+//   SQL: SELECT B.auction, B.bidder, B.price, B.dateTime, B.extra FROM bid B JOIN (SELECT MAX(price) AS maxprice, window_end AS dateTime FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '10' SECOND)) GROUP BY window_start, window_end) B1 ON B.price = B1.maxprice WHERE B.dateTime BETWEEN B1.dateTime - INTERVAL '10' SECOND AND B1.dateTime
 //   npx weir run examples/nexmark/q7.ts --param events=100000 --param out=/tmp/q7
 // Params: events (required), seed, rate, eventsPerSecond, out — see nexmark-params.ts; docs/guides/nexmark.md.
 //

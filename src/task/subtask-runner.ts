@@ -203,12 +203,13 @@ async function restoredChannelState(spec: TaskSpec, chain: OperatorChain, store:
 }
 
 async function runInputs(
-  { chain, doorbell, isCanceled, checkpointer, processingTime }: Loop,
+  { control, chain, doorbell, isCanceled, checkpointer, processingTime }: Loop,
   gate: InputGate,
   inflight: { channels: Uint8Array[]; codec: RecordCodec; inputOf: readonly number[] } | undefined,
 ): Promise<void> {
   const head = chain.head;
   const time = chain.time;
+  gate.debloat?.publishTo(control); // debloat metrics, once per period, for progress and results
   const first = chain.operators[0];
   const keyedHead = first instanceof KeyedOperator ? first : undefined;
   const twoInputHead = first instanceof KeyedCoProcessOperator ? first : undefined;
@@ -262,6 +263,7 @@ async function runInputs(
     // Outputs full (backpressure): wait for room between records, still taking part in checkpoints.
     if (!outputsAvailable()) {
       gate.checkAnnouncements(handler);
+      gate.debloat?.maybeUpdate(); // debloating goes on while backpressured (Flink's runs on a timer)
       flush(chain);
       await waitForRoom(chain);
       continue;
