@@ -5,7 +5,7 @@
 // uvu itself exits 0 when nothing ran. Usage: node scripts/run-tests.mjs [filter…]
 // WEIR_TEST_CONCURRENCY (default 2) files run at once; WEIR_TEST_FILE_TIMEOUT_MS per file.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -96,7 +96,11 @@ async function runAndReport(file) {
 // Files run CONCURRENCY at a time (default 2: much of an integration test is waiting — thread
 // start-up, rate-limited sources, restarts — so two files share the 2 cores well). Tests assert
 // no timings, so running beside another file changes how long they take, not what they check.
-const queue = [...files];
+// A file whose source says `weir-test: run alone` (process-crash tests whose fault points are
+// reached only if enough checkpoints complete in time) runs with nothing beside it, first.
+const alone = files.filter((file) => readFileSync(file, 'utf8').includes('weir-test: run alone'));
+for (const file of alone) await runAndReport(file);
+const queue = files.filter((file) => !alone.includes(file));
 await Promise.all(
   Array.from({ length: Math.max(1, Math.min(CONCURRENCY, queue.length)) }, async () => {
     for (let file = queue.shift(); file !== undefined; file = queue.shift()) await runAndReport(file);

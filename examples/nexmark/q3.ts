@@ -1,7 +1,9 @@
 // Nexmark q3, local item suggestion: who is selling in category 10 in Oregon, Idaho or
 // California — the name, city and state of each such seller with the id of each such auction.
 // An unbounded inner join of auctions and persons on seller = id: both sides are kept in keyed
-// state forever and every match is emitted once, whichever side arrives first.
+// state forever and every match is emitted once, whichever side arrives first. The event stream
+// is split into the two sides by a ProcessFunction with a side output (Flink's idiom: one pass,
+// chained to the source), then `connect`ed and keyed into a KeyedCoProcessFunction.
 //   SQL: SELECT P.name, P.city, P.state, A.id FROM auction AS A INNER JOIN person AS P ON A.seller = P.id WHERE A.category = 10 AND (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA')
 //   npx weir run examples/nexmark/q3.ts --param events=100000 --param out=/tmp/q3
 // Params: events (required), seed, rate, eventsPerSecond, out — see nexmark-params.ts; docs/guides/nexmark.md.
@@ -11,11 +13,15 @@ import {
   FileSink,
   KeyedCoProcessFunction,
   NexmarkSource,
+  OutputTag,
+  ProcessFunction,
   type Auction,
   type Collector,
   type KeyedContext,
   type ListState,
+  type NexmarkEvent,
   type Person,
+  type ProcessContext,
   type RuntimeContext,
 } from 'weir';
 import { nexmarkParams } from './nexmark-params.ts';
@@ -31,6 +37,16 @@ interface Q3Row {
 type Seller = Pick<Person, 'name' | 'city' | 'state'>;
 
 const STATES = new Set(['OR', 'ID', 'CA']);
+
+const PERSONS = new OutputTag<Person>('persons');
+
+/** The join's two sides: auctions in category 10 (main output), persons in OR, ID or CA (side output). */
+class SplitSides extends ProcessFunction<NexmarkEvent, Auction> {
+  processElement(event: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>): void {
+    if (event.type === 'auction' && event.auction.category === 10) out.collect(event.auction);
+    else if (event.type === 'person' && STATES.has(event.person.state)) ctx.output(PERSONS, event.person);
+  }
+}
 
 /**
  * Keyed by seller id: input 1 the seller's auctions in category 10, input 2 the person with that
@@ -60,15 +76,13 @@ class JoinSellers extends KeyedCoProcessFunction<number, Auction, Person, Q3Row>
 
 export default defineJob((env) => {
   const { source, out } = nexmarkParams(env);
-  const events = env.fromSource(new NexmarkSource(source), 'nexmark').uid('nexmark');
-  const auctions = events
-    .flatMap((event) => (event.type === 'auction' && event.auction.category === 10 ? [event.auction] : []))
-    .name('auctions-in-category-10')
-    .uid('auctions');
-  const persons = events
-    .flatMap((event) => (event.type === 'person' && STATES.has(event.person.state) ? [event.person] : []))
-    .name('persons-in-or-id-ca')
-    .uid('persons');
+  const auctions = env
+    .fromSource(new NexmarkSource(source), 'nexmark')
+    .uid('nexmark')
+    .process(new SplitSides())
+    .name('split-auctions-persons')
+    .uid('split');
+  const persons = auctions.getSideOutput(PERSONS);
   auctions
     .connect(persons)
     .keyBy((auction) => auction.seller, (person) => person.id)

@@ -5,12 +5,15 @@
 //   npx weir run examples/nexmark/q4.ts --param events=100000 --param out=/tmp/q4
 // Params: events (required), seed, rate, eventsPerSecond, out — see nexmark-params.ts; docs/guides/nexmark.md.
 //
-// Rows are updates `{category, avgPrice}` (avgPrice = trunc(sum / count), as Flink's AVG over
-// BIGINT): the last row of a category is its current average. An auction closes when the
-// watermark passes its `expires` (an event-time timer); the end of the input (watermark +∞)
-// closes the rest. Bids may arrive before their auction (the sources run in parallel): they wait
+// The event stream is split into auctions and bids by a ProcessFunction with a side output,
+// then `connect`ed and keyed by auction id into a KeyedCoProcessFunction that keeps the auction
+// and its highest valid bid. An auction closes when the watermark passes its `expires` (an
+// event-time timer; the end of the input, watermark +∞, closes the rest) and emits its winning
+// price. Bids may arrive before their auction (the source subtasks run in parallel): they wait
 // in keyed state until it arrives, or until the watermark passes their own time, after which no
-// auction they could belong to can still arrive.
+// auction they could belong to can still arrive. Keyed by category, a KeyedProcessFunction keeps
+// (sum, count) and emits `{category, avgPrice}` (avgPrice = trunc(sum / count), as Flink's AVG
+// over BIGINT) at every close: an update stream, whose last row per category is the answer.
 import {
   defineJob,
   DiscardingSink,
@@ -19,6 +22,8 @@ import {
   KeyedCoProcessFunction,
   KeyedProcessFunction,
   NexmarkSource,
+  OutputTag,
+  ProcessFunction,
   WatermarkStrategy,
   type Auction,
   type Bid,
@@ -27,6 +32,7 @@ import {
   type ListState,
   type NexmarkEvent,
   type OnTimerContext,
+  type ProcessContext,
   type RuntimeContext,
   type ValueState,
 } from 'weir';
@@ -49,6 +55,16 @@ type OpenAuction = Pick<Auction, 'category' | 'dateTime' | 'expires'>;
 
 /** What the join keeps of a bid waiting for its auction. */
 type EarlyBid = Pick<Bid, 'price' | 'dateTime'>;
+
+const BIDS = new OutputTag<Bid>('bids');
+
+/** Auctions to the main output, bids to the side output `BIDS`. */
+class SplitAuctionsBids extends ProcessFunction<NexmarkEvent, Auction> {
+  processElement(event: NexmarkEvent, ctx: ProcessContext, out: Collector<Auction>): void {
+    if (event.type === 'auction') out.collect(event.auction);
+    else if (event.type === 'bid') ctx.output(BIDS, event.bid);
+  }
+}
 
 /**
  * Keyed by auction id: input 1 the auction, input 2 its bids. Keeps the highest valid price
@@ -126,15 +142,17 @@ class AveragePrice extends KeyedProcessFunction<number, WinningBid, Q4Row> {
 
 export default defineJob((env) => {
   const { source, out } = nexmarkParams(env);
-  const events = env
+  const auctions = env
     .fromSource(
       new NexmarkSource(source),
       WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(4000).withTimestampAssigner((event) => eventDateTime(event)),
       'nexmark',
     )
-    .uid('nexmark');
-  const auctions = events.flatMap((event) => (event.type === 'auction' ? [event.auction] : [])).name('auctions').uid('auctions');
-  const bids = events.flatMap((event) => (event.type === 'bid' ? [event.bid] : [])).name('bids').uid('bids');
+    .uid('nexmark')
+    .process(new SplitAuctionsBids())
+    .name('split-auctions-bids')
+    .uid('split');
+  const bids = auctions.getSideOutput(BIDS);
   auctions
     .connect(bids)
     .keyBy((auction) => auction.id, (bid) => bid.auction)
