@@ -1,63 +1,19 @@
 // Event time end to end: watermarks from sources (fromSource with a strategy) and from
 // assignTimestampsAndWatermarks, merged across channels, event-time timers in a
-// KeyedProcessFunction and a KeyedCoProcessFunction (connect), side outputs — at parallelism 1
-// and 2, and exactly-once with worker kills (the timers are keyed state, restored after each).
+// KeyedProcessFunction and a KeyedCoProcessFunction (connect), intervalJoin, a ProcessFunction,
+// side outputs, onWatermark — at parallelism 1 and 2 (worker kills: event-time-faults.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { run } from '../../src/index.ts';
-import {
-  BUCKET_MS,
-  payment,
-  paymentCount,
-  reading,
-  type Bucket,
-  type SeenWatermark,
-  type JoinRow,
-} from '../fixtures/jobs/event-time.ts';
+import { payment, paymentCount, reading, type SeenWatermark } from '../fixtures/jobs/event-time.ts';
+import { expectedBuckets, expectedFlags, expectedJoin, sameLines } from '../helpers/event-time.ts';
 import { fixtureJob, within } from '../helpers/jobs.ts';
-import { committedLines, hiddenParts, testSeed } from '../helpers/running-count.ts';
+import { committedLines } from '../helpers/running-count.ts';
 import { tempDirs } from '../helpers/temp-dirs.ts';
 
 const JOB = fixtureJob('event-time.ts');
 const makeDir = tempDirs(test, 'weir-event-time-');
-
-function expectedBuckets(count: number, keys: number): string[] {
-  const sums = new Map<string, Bucket>();
-  for (let i = 0; i < count; i++) {
-    const r = reading(i, keys);
-    const bucket = Math.floor(r.ts / BUCKET_MS) * BUCKET_MS;
-    const id = `${r.key}@${bucket}`;
-    const row = sums.get(id) ?? { key: r.key, bucket, sum: 0, at: bucket + BUCKET_MS - 1 };
-    row.sum += r.v;
-    sums.set(id, row);
-  }
-  return [...sums.values()].map((row) => JSON.stringify(row)).sort();
-}
-
-function expectedFlags(count: number, keys: number): string[] {
-  const rows: string[] = [];
-  for (let i = 0; i < count; i++) if (i % 97 === 0) rows.push(JSON.stringify({ key: reading(i, keys).key, v: i }));
-  return rows.sort();
-}
-
-function expectedJoin(count: number): string[] {
-  const amounts = new Map<number, number>();
-  for (let j = 0; j < paymentCount(count); j++) amounts.set(payment(j).orderId, payment(j).amount);
-  const rows: JoinRow[] = [];
-  for (let i = 0; i < count; i++) {
-    const amount = amounts.get(i);
-    rows.push(amount === undefined ? { orderId: i, unmatched: true } : { orderId: i, amount });
-  }
-  return rows.map((row) => JSON.stringify(row)).sort();
-}
-
-function sameLines(actual: string[], expected: string[], what: string): void {
-  if (actual.length === expected.length && actual.every((line, i) => line === expected[i])) return;
-  const missing = expected.filter((line) => !actual.includes(line)).slice(0, 3);
-  const extra = actual.filter((line) => !expected.includes(line)).slice(0, 3);
-  assert.unreachable(`${what}: ${actual.length} lines, expected ${expected.length}; missing e.g. ${missing.join(' ')}; unexpected e.g. ${extra.join(' ')}`);
-}
 
 for (const parallelism of [1, 2]) {
   test(`event-time timers close per-key buckets exactly, side output included, at parallelism ${parallelism}`, async () => {
