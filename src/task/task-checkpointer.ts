@@ -57,6 +57,9 @@ export class TaskCheckpointer {
    */
   checkpoint(barrier: Barrier, alignment?: AlignmentStats): void {
     const started = performance.now();
+    // Flink's start_delay: from the trigger to the first barrier's arrival here — before this
+    // alignment (which began with that barrier) and before the synchronous phase below.
+    const startDelayMs = Math.max(0, Date.now() - (alignment?.durationMs ?? 0) - barrier.timestamp);
     const snapshots: OperatorSnapshotData[] = [];
     const source = this.#chain.source?.snapshotState(barrier.checkpointId);
     if (source !== undefined) snapshots.push(source);
@@ -69,7 +72,6 @@ export class TaskCheckpointer {
       writer.flush();
     }
     const syncMs = performance.now() - started;
-    const startDelayMs = Math.max(0, Date.now() - barrier.timestamp);
     let channelState: Promise<CapturedChannelState | undefined> | undefined;
     if (barrier.unaligned && this.#chain.source === undefined) {
       // A newer checkpoint drops the capture of an unfinished older one.
