@@ -41,8 +41,8 @@ export const QUERIES: readonly NexmarkQuery[] = [
   { name: 'q2', module: example('q2'), oracle: q2 },
   { name: 'q3', module: example('q3'), oracle: q3 },
   { name: 'q4', module: example('q4'), oracle: q4, reduce: lastPerKey('category'), eventsPerSecond: 500 },
-  { name: 'q5', module: example('q5'), oracle: q5, eventsPerSecond: 500, kill: false },
-  { name: 'q7', module: example('q7'), oracle: q7, eventsPerSecond: 500, kill: false },
+  { name: 'q5', module: example('q5'), oracle: q5, eventsPerSecond: 500 },
+  { name: 'q7', module: example('q7'), oracle: q7, eventsPerSecond: 500 },
   { name: 'q8', module: example('q8'), oracle: q8, eventsPerSecond: 500 },
 ];
 
