@@ -73,8 +73,12 @@ export abstract class KeyedOperator<I, O> extends StreamOperator<I, O> implement
   /** Fires event-time timers up to the watermark, then hands the watermark on (Flink's order). */
   override processWatermark(timestamp: number): void {
     this.#timers!.advanceWatermark(timestamp);
+    this.afterTimers(timestamp);
     this.output.emitWatermark(timestamp);
   }
+
+  /** Between firing the timers up to a watermark and handing it on (user onWatermark hooks). */
+  protected afterTimers(_watermark: number): void {}
 
   /** An event-time timer of the current key fired; operators with timers override. */
   onEventTime(_timer: InternalTimer): void {}

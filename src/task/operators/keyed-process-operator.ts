@@ -33,16 +33,13 @@ abstract class KeyedFunctionOperator extends KeyedOperator<unknown, unknown> imp
     close?(): void | Promise<void>;
   };
 
-  /** Timers up to the watermark first, then the function's onWatermark, then downstream. */
-  override processWatermark(timestamp: number): void {
-    this.timers.advanceWatermark(timestamp);
+  /** The function's onWatermark, after the timers up to the watermark fired. */
+  protected override afterTimers(watermark: number): void {
     const onWatermark = this.fn.onWatermark;
-    if (onWatermark !== undefined) {
-      // Output takes the watermark as its timestamp (none for the final +∞).
-      this.context.time.value = Number.isFinite(timestamp) ? timestamp : Number.NaN;
-      this.call('onWatermark', () => onWatermark.call(this.fn, timestamp, this));
-    }
-    this.output.emitWatermark(timestamp);
+    if (onWatermark === undefined) return;
+    // Output takes the watermark as its timestamp (none for the final +∞).
+    this.context.time.value = Number.isFinite(watermark) ? watermark : Number.NaN;
+    this.call('onWatermark', () => onWatermark.call(this.fn, watermark, this));
   }
 
   override async open(): Promise<void> {

@@ -131,7 +131,7 @@ export class KeyedTimerService {
       this.#backend.setCurrentKey(canonical, keyGroup);
       for (const [, [domain, namespace, time, key]] of state.entries()) {
         const timer: InternalTimer = { time, key, canonical, keyGroup, namespace, domain: domain === 0 ? 'event-time' : 'processing-time' };
-        this.#live.set(timerId(canonical, keyGroup, timer.domain, namespace, time), timer);
+        this.#live.set(timerId(canonical, keyGroup, stateKey(timer.domain, namespace, time)), timer);
         (domain === 0 ? this.#eventQueue : this.#processingQueue).push(timer);
       }
     }
@@ -149,28 +149,31 @@ export class KeyedTimerService {
       throw new WeirError('WEIR_INVALID_TIMESTAMP', `a ${domain} timer needs a time in milliseconds, got ${String(time)}`);
     }
     const { key, canonical, keyGroup } = this.#currentKey();
-    const id = timerId(canonical, keyGroup, domain, namespace, time);
+    const entry = stateKey(domain, namespace, time);
+    const id = timerId(canonical, keyGroup, entry);
     if (this.#live.has(id)) return; // one timer per key, namespace, time and domain
     const timer: InternalTimer = { time, key, canonical, keyGroup, namespace, domain };
     this.#live.set(id, timer);
-    this.#mapState().put(stateKey(domain, namespace, time), [domain === 'event-time' ? 0 : 1, namespace, time, key]);
+    this.#mapState().put(entry, [domain === 'event-time' ? 0 : 1, namespace, time, key]);
     (domain === 'event-time' ? this.#eventQueue : this.#processingQueue).push(timer);
   }
 
   #delete(domain: TimeDomain, namespace: string, time: number): void {
     const { canonical, keyGroup } = this.#currentKey();
-    if (!this.#live.delete(timerId(canonical, keyGroup, domain, namespace, time))) return;
-    this.#mapState().remove(stateKey(domain, namespace, time));
+    const entry = stateKey(domain, namespace, time);
+    if (!this.#live.delete(timerId(canonical, keyGroup, entry))) return;
+    this.#mapState().remove(entry);
     // The queued entry stays and is skipped when it comes up (it is no longer live).
   }
 
   /** True when `timer` is still live: then it is removed (from memory and state) and its key set. */
   #take(timer: InternalTimer): boolean {
-    const id = timerId(timer.canonical, timer.keyGroup, timer.domain, timer.namespace, timer.time);
+    const entry = stateKey(timer.domain, timer.namespace, timer.time);
+    const id = timerId(timer.canonical, timer.keyGroup, entry);
     if (this.#live.get(id) !== timer) return false;
     this.#live.delete(id);
     this.#setKey(timer);
-    this.#mapState().remove(stateKey(timer.domain, timer.namespace, timer.time));
+    this.#mapState().remove(entry);
     return true;
   }
 
@@ -205,6 +208,7 @@ function stateKey(domain: TimeDomain, namespace: string, time: number): string {
   return `${domain === 'event-time' ? 'e' : 'p'}${time}\u0000${namespace}`;
 }
 
-function timerId(canonical: CanonicalKey, keyGroup: number, domain: TimeDomain, namespace: string, time: number): string {
-  return `${keyGroup}\u0000${typeof canonical}\u0000${String(canonical)}\u0000${stateKey(domain, namespace, time)}`;
+/** A timer's identity: its key (type-tagged, so 1 and '1' differ) and its state entry. */
+function timerId(canonical: CanonicalKey, keyGroup: number, entry: string): string {
+  return `${keyGroup}\u0000${typeof canonical}\u0000${String(canonical)}\u0000${entry}`;
 }

@@ -5,6 +5,7 @@
  * or an assignTimestampsAndWatermarks operator) on that subtask's worker thread.
  */
 import { WeirError } from '../../errors.ts';
+import type { ProcessingTimeService } from './processing-time-service.ts';
 
 /** Returns the event time (ms) of a record; `previous` is the timestamp it already carries (NaN: none). */
 export type TimestampAssigner<T> = (record: T, previous: number) => number;
@@ -74,7 +75,7 @@ export interface WatermarkOutput {
 
 /** Schedules `emitter.onPeriodicEmit` every `intervalMs` on the subtask's processing-time service until `stop()`. */
 export function schedulePeriodicEmit(
-  service: { register(time: number, callback: (time: number) => void): { cancel(): void }; now(): number },
+  service: ProcessingTimeService,
   intervalMs: number,
   emit: () => void,
 ): { stop(): void } {
